@@ -21,3 +21,8 @@ app = typer.Typer(
 )
 
 app.command("run")(run_cmd.run)
+
+
+@app.callback()
+def _root() -> None:
+    """Funding-rate arbitrage strategy: run it, watch it, control it."""

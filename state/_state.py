@@ -1,0 +1,349 @@
+"""DashboardState: one strategy's live document, its seq, and the patches between versions.
+
+Writers stage edits on a :class:`Tx` inside ``async with state.transaction(reason)``; on a
+clean exit the edits are diffed against the current document, and only if something
+really changed a new immutable document is built, ``seq`` goes up by one and a
+:class:`Change` (merge patch + new snapshot) is published. The new document and the patch
+are built in the same pass over the touched entries only, and untouched entries are shared
+with the previous version, so a cycle that refreshes 50 positions costs 50 small diffs,
+not a whole-document comparison. Readers swap in a reference (``snapshot()``), so they
+never see half an update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final
+
+import orjson
+
+from state._bus import EventBus
+from state._entry import merge_entry, put_entry
+from state._json import EMPTY, FrozenDict, freeze_dict, iso_utc
+from state._patch import merge_patch_diff
+from state._records import Change, Snapshot
+
+__all__ = ["COLLECTIONS", "SCHEMA_VERSION", "DashboardState", "Tx"]
+
+SCHEMA_VERSION: Final = 1
+"""Version of the document layout; bump it when a field changes meaning."""
+
+COLLECTIONS: Final = ("positions", "markets", "alerts")
+"""Top-level members that are objects keyed by id."""
+
+_REMOVE: Final[Any] = object()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tx:
+    """Edits staged inside one transaction; nothing is visible until it commits.
+
+    Values are converted (Decimal -> str, datetime -> ISO ``Z``, ``None`` -> absent) and
+    diffed against the committed entry when they are put, so a bad value fails at the
+    call that passed it and the commit only assembles. ``put_*`` replaces an entry whole;
+    ``update_*`` merges a partial document into it (merge-patch rules: nested objects
+    merge, ``None`` deletes), which is cheaper when only a few members change.
+    """
+
+    __slots__ = ("_base", "_closed", "_colls", "_scalars", "_significant", "_totals")
+
+    def __init__(self, base: FrozenDict) -> None:
+        self._base = base
+        self._scalars: dict[str, str] = {}
+        self._totals: FrozenDict | None = None
+        # collection -> key -> (new entry, patch from the committed entry) or _REMOVE
+        self._colls: dict[str, dict[str, Any]] = {}
+        self._significant: dict[str, None] = {}
+        self._closed = False
+
+    @property
+    def doc(self) -> FrozenDict:
+        """The committed document this transaction started from."""
+        return self._base
+
+    def _staged(self, coll: str) -> dict[str, Any]:
+        if self._closed:
+            raise RuntimeError("transaction already finished; open a new one")
+        staged = self._colls.get(coll)
+        if staged is None:
+            staged = self._colls[coll] = {}
+        return staged
+
+    def _put(self, coll: str, key: str, doc: Mapping[str, Any]) -> None:
+        if type(key) is not str or not key:
+            raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
+        if type(doc) is not dict and not isinstance(doc, Mapping):
+            raise TypeError(f"{coll} entry must be a mapping, got {type(doc).__name__}")
+        staged = self._staged(coll)
+        staged[key] = put_entry(self._base[coll].get(key), doc)
+
+    def _update(self, coll: str, key: str, changes: Mapping[str, Any]) -> None:
+        if type(key) is not str or not key:
+            raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
+        if type(changes) is not dict and not isinstance(changes, Mapping):
+            raise TypeError(f"{coll} changes must be a mapping, got {type(changes).__name__}")
+        staged = self._staged(coll)
+        committed: FrozenDict | None = self._base[coll].get(key)
+        pending = staged.get(key)
+        if pending is None:
+            staged[key] = merge_entry(committed, changes)
+            return
+        current = None if pending is _REMOVE else pending[0]
+        new, _ = merge_entry(current, changes)
+        staged[key] = put_entry(committed, new)
+
+    def _remove(self, coll: str, key: str) -> None:
+        if type(key) is not str or not key:
+            raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
+        self._staged(coll)[key] = _REMOVE
+
+    def _scalar(self, key: str, value: str) -> None:
+        if self._closed:
+            raise RuntimeError("transaction already finished; open a new one")
+        if type(value) is not str or not value:
+            raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+        self._scalars[key] = value
+
+    def set_status(self, status: str) -> None:
+        self._scalar("status", status)
+
+    def set_mode(self, mode: str) -> None:
+        self._scalar("mode", mode)
+
+    def set_clock(self, when: datetime | str) -> None:
+        """Market time of the strategy (``clock``), not the commit time (``ts``)."""
+        self._scalar("clock", iso_utc(when) if isinstance(when, datetime) else when)
+
+    def set_totals(self, doc: Mapping[str, Any]) -> None:
+        """Replace ``totals`` whole (members left out are removed)."""
+        if self._closed:
+            raise RuntimeError("transaction already finished; open a new one")
+        if not isinstance(doc, Mapping):
+            raise TypeError(f"totals must be a mapping, got {type(doc).__name__}")
+        self._totals = freeze_dict(doc)
+
+    def put_position(self, pid: str, doc: Mapping[str, Any]) -> None:
+        self._put("positions", pid, doc)
+
+    def update_position(self, pid: str, changes: Mapping[str, Any]) -> None:
+        """Merge ``changes`` into position ``pid`` (created if absent)."""
+        self._update("positions", pid, changes)
+
+    def remove_position(self, pid: str) -> None:
+        """Remove a position; removing one that is not there changes nothing."""
+        self._remove("positions", pid)
+
+    def put_market(self, symbol: str, doc: Mapping[str, Any]) -> None:
+        self._put("markets", symbol, doc)
+
+    def update_market(self, symbol: str, changes: Mapping[str, Any]) -> None:
+        self._update("markets", symbol, changes)
+
+    def remove_market(self, symbol: str) -> None:
+        self._remove("markets", symbol)
+
+    def put_alert(self, aid: str, doc: Mapping[str, Any]) -> None:
+        """Add or update an alert; beyond ``max_alerts`` the oldest are evicted in the
+        same change. An alert keeps its place in age order when updated."""
+        self._put("alerts", aid, doc)
+
+    def remove_alert(self, aid: str) -> None:
+        self._remove("alerts", aid)
+
+    def significant(self, reason: str) -> None:
+        """Flag this change for the snapshot flusher (``position_opened``,
+        ``position_closed``, ``critical_alert``, ``shutdown``). Ignored if the
+        transaction changes nothing."""
+        if not reason:
+            raise ValueError("reason must be a non-empty string")
+        self._significant[reason] = None
+
+
+class _Transaction:
+    """``async with state.transaction(reason) as tx``: lock, stage, commit or discard."""
+
+    __slots__ = ("_reason", "_state", "_tx")
+
+    def __init__(self, state: DashboardState, reason: str) -> None:
+        self._state = state
+        self._reason = reason
+        self._tx: Tx | None = None
+
+    async def __aenter__(self) -> Tx:
+        state = self._state
+        task = asyncio.current_task()
+        if task is not None and state._owner is task:
+            raise RuntimeError("transactions do not nest: this task already holds one")
+        await state._lock.acquire()
+        state._owner = task
+        self._tx = Tx(state._snapshot.doc)
+        return self._tx
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        state = self._state
+        tx = self._tx
+        assert tx is not None
+        try:
+            tx._closed = True
+            if exc_type is None:
+                state._commit(tx, self._reason)
+        finally:
+            state._owner = None
+            state._lock.release()
+
+
+class DashboardState:
+    """The live snapshot document of one strategy.
+
+    Args:
+        strategy_id: key of this state in a registry and on the bus.
+        mode: initial ``mode`` (``paper`` or ``live``). Defaults to ``"paper"``.
+        bus: where committed changes are published. Defaults to none.
+        now: aware-UTC clock stamping each commit's ``ts``. Defaults to wall time.
+        max_alerts: alerts kept in the document, newest last. Defaults to 50.
+        status: initial ``status``. Defaults to ``"starting"``.
+    """
+
+    def __init__(
+        self,
+        strategy_id: str,
+        *,
+        mode: str = "paper",
+        bus: EventBus | None = None,
+        now: Callable[[], datetime] = _utc_now,
+        max_alerts: int = 50,
+        status: str = "starting",
+    ) -> None:
+        if not strategy_id:
+            raise ValueError("strategy_id must be a non-empty string")
+        if max_alerts < 1:
+            raise ValueError("max_alerts must be at least 1")
+        self.strategy_id = strategy_id
+        self.bus = bus
+        self.now = now
+        self.max_alerts = max_alerts
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        ts = now()
+        doc = FrozenDict(
+            schema=SCHEMA_VERSION,
+            strategy=strategy_id,
+            seq=0,
+            ts=iso_utc(ts),
+            mode=mode,
+            status=status,
+            totals=EMPTY,
+            positions=EMPTY,
+            markets=EMPTY,
+            alerts=EMPTY,
+        )
+        self._snapshot = Snapshot(strategy_id, 0, ts, doc)
+        if bus is not None:
+            bus.remember(self._snapshot)
+
+    def __repr__(self) -> str:
+        return f"<DashboardState {self.strategy_id!r} seq={self.seq}>"
+
+    @property
+    def seq(self) -> int:
+        return self._snapshot.seq
+
+    def snapshot(self) -> Snapshot:
+        """The latest committed snapshot (a reference read: never torn, never waits)."""
+        return self._snapshot
+
+    async def read(self) -> Snapshot:
+        """The latest snapshot once any transaction in progress has finished."""
+        async with self._lock:
+            return self._snapshot
+
+    def transaction(self, reason: str = "update") -> _Transaction:
+        """An async context manager yielding a :class:`Tx`; commits on clean exit,
+        discards on exception. One at a time per state; they do not nest."""
+        return _Transaction(self, reason)
+
+    def _commit(self, tx: Tx, reason: str) -> Change | None:
+        base = tx._base
+        patch: dict[str, Any] = {}
+        updates: dict[str, Any] = {}
+        for key, value in tx._scalars.items():
+            if base.get(key) != value:
+                patch[key] = updates[key] = value
+        totals = tx._totals
+        if totals is not None:
+            diff = merge_patch_diff(base["totals"], totals)
+            if diff:
+                patch["totals"] = diff
+                updates["totals"] = totals
+        for coll, staged in tx._colls.items():
+            old: FrozenDict = base[coll]
+            cpatch: dict[str, Any] = {}
+            new: dict[str, Any] | None = None
+            for key, value in staged.items():
+                if value is _REMOVE:
+                    if key in old:
+                        cpatch[key] = None
+                        if new is None:
+                            new = dict(old)
+                        del new[key]
+                    continue
+                entry, diff = value
+                if not diff and key in old:
+                    continue
+                cpatch[key] = diff
+                if new is None:
+                    new = dict(old)
+                new[key] = entry
+            if new is not None and coll == "alerts" and len(new) > self.max_alerts:
+                for key in list(new)[: len(new) - self.max_alerts]:
+                    del new[key]
+                    if key in old:
+                        cpatch[key] = None
+                    else:
+                        cpatch.pop(key, None)
+            if cpatch:
+                assert new is not None
+                patch[coll] = cpatch
+                updates[coll] = FrozenDict(new)
+        if not patch:
+            return None
+        seq = self._snapshot.seq + 1
+        when = self.now()
+        stamp = iso_utc(when)
+        patch["seq"] = updates["seq"] = seq
+        patch["ts"] = updates["ts"] = stamp
+        try:
+            # Encoding the patch before anything is swapped in is also what validates
+            # every new value (string keys, JSON types): a bad put leaves no trace.
+            patch_bytes = orjson.dumps(patch)
+        except TypeError as exc:
+            raise TypeError(f"transaction {reason!r} put a value JSON cannot hold: {exc}") from exc
+        top = dict(base)
+        top.update(updates)
+        snapshot = Snapshot(self.strategy_id, seq, when, FrozenDict(top))
+        self._snapshot = snapshot
+        change = Change(
+            strategy=self.strategy_id,
+            seq=seq,
+            prev=seq - 1,
+            ts=when,
+            patch=patch,
+            patch_bytes=patch_bytes,
+            snapshot=snapshot,
+            significant=tuple(tx._significant),
+            reason=reason,
+        )
+        if self.bus is not None:
+            self.bus.publish(change)
+        return change
