@@ -18,7 +18,9 @@ __all__ = [
     "age",
     "countdown",
     "decimal",
+    "event_text",
     "money",
+    "next_funding_seconds",
     "number",
     "parse_time",
     "percent",
@@ -158,3 +160,38 @@ def plain_line(doc: Mapping[str, Any]) -> str:
     if isinstance(alerts, Mapping) and alerts:
         words.append(f"alerts={len(alerts)}")
     return " ".join(words)
+
+
+def event_text(event: Mapping[str, Any]) -> str | None:
+    """A notice from the feed as one line (``None`` for events not worth a line).
+
+    The time is the notice's market time, which is what the strategy acted on.
+    """
+    name = event.get("event")
+    data = event.get("data")
+    data = data if isinstance(data, Mapping) else {}
+    when = short_time(event.get("ts"))[5:]
+    position = data.get("position") or ""
+    if name == "position_opened":
+        text = (
+            f"opened {position} {data.get('symbol', '')} "
+            f"{data.get('long_venue', '?')}/{data.get('short_venue', '?')} qty {data.get('qty', '?')}"
+        )
+    elif name == "position_closed":
+        text = (
+            f"closed {position} {data.get('symbol', '')} ({data.get('reason', '?')}) "
+            f"PnL {money(data.get('realized_pnl'), signed=True)}"
+        )
+    elif name == "alert":
+        text = f"alert {str(data.get('level', '?')).upper()} {data.get('code', '?')} {position}"
+        text = f"{text.rstrip()}: {data.get('message', '')}"
+    elif name == "command":
+        text = f"command {data.get('command_id', '?')} {data.get('op', '')} {position}: "
+        text += str(data.get("status", "?"))
+    elif name in ("strategy_started", "strategy_stopped"):
+        text = f"{str(name).replace('_', ' ')} ({data.get('reason') or data.get('mode') or '-'})"
+    elif name in ("feed_lost", "feed_restored"):
+        text = f"{str(name).replace('_', ' ')}: {data.get('venue', '?')} {data.get('symbol') or ''}"
+    else:
+        return None
+    return f"{when} {text.rstrip()}"

@@ -38,6 +38,8 @@ STATUS_STYLES: Final = {"running": "green", "starting": "yellow", "stopped": "re
 LEVEL_STYLES: Final = {"warn": "yellow", "critical": "bold red", "info": "cyan"}
 # Alert lines shown under the tables; more would push the tables off a 24-line screen.
 MAX_ALERT_LINES: Final = 4
+# Width to measure a table's natural size with (Rich clamps measurements to the width).
+_UNBOUNDED: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ def fit_table(
             show_edge=False,
             pad_edge=False,
             padding=(0, 1),
+            collapse_padding=True,
             title=title,
             title_justify="left",
             title_style="bold",
@@ -98,7 +101,8 @@ def fit_table(
         droppable = [i for i in keep if columns[i].priority > 1]
         if not droppable:
             return table
-        if Measurement.get(console, options, table).maximum <= options.max_width:
+        natural = Measurement.get(console, options.update_width(_UNBOUNDED), table).maximum
+        if natural <= options.max_width:
             return table
         worst = max(droppable, key=lambda i: (columns[i].priority, i))
         keep.remove(worst)

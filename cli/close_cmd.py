@@ -170,7 +170,7 @@ def close(
     strategy: StrategyOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Close both legs of a position and wait for the outcome.
+    """Close a position (both legs) and wait.
 
     Exit status: 0 closed, 1 refused or failed (unknown id, not confirmed), 2 usage
     (no terminal to confirm on and no --yes), 69 strategy not reachable or no outcome

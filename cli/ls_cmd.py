@@ -44,7 +44,7 @@ def ls(
         bool, typer.Option("--json", help="One JSON object per socket (NDJSON).")
     ] = False,
 ) -> None:
-    """List running strategies found in the runtime dir, live or stale, with their sockets.
+    """List strategy sockets, live or stale.
 
     A stale socket is the leftover of a process that was killed; the next `dash run` with
     that strategy id replaces it.

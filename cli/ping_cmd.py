@@ -59,7 +59,7 @@ def ping(
     strategy: StrategyOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Round-trip time, server version, protocol, seq and uptime of a running strategy.
+    """Round trip, server, protocol, seq and uptime.
 
     Exit status: 0 answered, 69 not reachable.
     """

@@ -36,7 +36,7 @@ def snapshot(
     strategy: StrategyOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Print the strategy's current state: a table, the JSON document, or one field.
+    """Print the current state: table, JSON or one field.
 
     Exit status: 0 ok, 1 server error or no such field, 2 usage, 69 strategy not
     reachable.

@@ -85,6 +85,10 @@ _BATCH: Final = 64
 # After `bye`, a peer that does not read it is cut off this much later.
 _CLOSE_GRACE_S: Final = 1.0
 
+# Housekeeping passes per heartbeat interval: a heartbeat goes out between 1 and 1.25
+# intervals after the last line, a stall is noticed within a quarter interval.
+_HOUSEKEEPING_PER_INTERVAL: Final = 4
+
 # A control target that does not answer "at once" within this is reported unavailable.
 _COMMAND_TIMEOUT_S: Final = 10.0
 
@@ -110,7 +114,8 @@ class _Feed:
     min_interval: float  # seconds between events; 0 = every change
     last: Snapshot  # what the client holds now
     pending: Snapshot | None = None  # newer state held back by max_rate
-    next_at: float = 0.0  # monotonic time the next event may go
+    next_at: float = 0.0  # loop time the next event may go
+    timer: asyncio.TimerHandle | None = None  # flushes `pending` at `next_at`
 
 
 class SocketServer:
@@ -167,6 +172,7 @@ class SocketServer:
         self._ids = itertools.count(1)
         self._started = 0.0
         self._stopping = False
+        self._housekeeper: asyncio.Task[None] | None = None
 
     @property
     def read_only(self) -> bool:
@@ -203,6 +209,7 @@ class SocketServer:
             raise
         self._claim = claim
         self._started = time.monotonic()
+        self._housekeeper = asyncio.create_task(self._housekeeping(), name="ipc-housekeeping")
         log.info("serving %s (session %s)", self.path, self.session)
 
     async def stop(self, grace_s: float = 2.0) -> None:
@@ -213,6 +220,9 @@ class SocketServer:
         self._stopping = True
         server = self._server
         server.close()
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            self._housekeeper = None
         conns = list(self._conns)
         for conn in conns:
             conn.shutdown("shutdown", "the server is shutting down")
@@ -285,6 +295,24 @@ class SocketServer:
             await conn.serve()
         finally:
             self._conns.discard(conn)
+
+    async def _housekeeping(self) -> None:
+        """Heartbeats and stall checks for every connection, a few times per interval.
+
+        One task for all connections instead of a timer per connection and wait: the
+        senders then wait on their queues alone, which is what keeps fan-out cheap.
+        """
+        period = min(self.heartbeat_s, self.stall_timeout_s) / _HOUSEKEEPING_PER_INTERVAL
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for conn in list(self._conns):
+                try:
+                    conn.housekeep(now)
+                except Exception:  # one broken connection must not stop the others
+                    log.exception("housekeeping of %r failed", conn)
+                    conn.abort()
 
     def _refusal(self, peer: Peer) -> tuple[ErrorCode, str] | None:
         if peer.uid != self.server_uid and peer.uid not in self.allow_uids:
@@ -369,6 +397,9 @@ class _Connection:
     def _teardown(self) -> None:
         self.closing = True
         self._stop_sender()
+        for feed in self.feeds.values():
+            if feed.timer is not None:
+                feed.timer.cancel()
         if self.sub is not None:
             self.sub.close()
         if not self.transport.is_closing():
@@ -386,26 +417,44 @@ class _Connection:
     def write(self, data: bytes) -> None:
         if self.closing:
             return
-        self._note_progress()
-        self.transport.write(data)
+        transport = self.transport
+        now = self._loop.time()
+        if not transport.get_write_buffer_size():
+            # Everything written so far was taken: that is progress.
+            self._accepted = self._written
+            self._progress_at = now
+        transport.write(data)
         self._written += len(data)
-        self._last_out = self._loop.time()
-
-    def _note_progress(self) -> None:
-        """Record when the peer last took bytes: the kernel accepted some of our buffer,
-        or the buffer is empty. Bytes only leave the transport's buffer when the peer
-        reads (once the socket's own buffer is full), so no progress = not reading."""
-        buffered = self.transport.get_write_buffer_size()
-        accepted = self._written - buffered
-        if buffered == 0 or accepted != self._accepted:
-            self._accepted = accepted
-            self._progress_at = self._loop.time()
+        self._last_out = now
 
     def _stalled(self) -> bool:
-        self._note_progress()
-        if self.transport.get_write_buffer_size() == 0:
+        """True if output is pending and the peer has taken none of it for
+        ``stall_timeout_s``. Bytes leave the transport's buffer only when the kernel
+        takes them, and (once the socket buffer is full) only when the peer reads, so a
+        buffer whose accepted count does not move means a peer that reads nothing."""
+        buffered = self.transport.get_write_buffer_size()
+        now = self._loop.time()
+        accepted = self._written - buffered
+        if not buffered or accepted != self._accepted:
+            self._accepted = accepted
+            self._progress_at = now
             return False
-        return self._loop.time() - self._progress_at >= self.server.stall_timeout_s
+        return now - self._progress_at >= self.server.stall_timeout_s
+
+    def housekeep(self, now: float) -> None:
+        """Periodic duties, run by the server's housekeeping task so that the senders
+        wait on their queues with no timers: heartbeats and the stall check."""
+        if self.closing:
+            return
+        if self._stalled():
+            self._stall()
+            return
+        if (
+            self.feeds
+            and now - self._last_out >= self.server.heartbeat_s
+            and self.transport.get_write_buffer_size() < WRITE_HIGH_WATER
+        ):
+            self.write(heartbeat_line({s: f.last.seq for s, f in self.feeds.items()}))
 
     async def _writable(self) -> bool:
         """Wait while the transport buffer is above the high-water mark; False (after
@@ -593,6 +642,9 @@ class _Connection:
         ]
         for st in states:
             snap = st.snapshot()
+            old = self.feeds.get(st.strategy_id)
+            if old is not None and old.timer is not None:
+                old.timer.cancel()
             self.feeds[st.strategy_id] = _Feed(mode, interval, snap, None, now + interval)
             lines.append(self.server.lines.snapshot(snap))
         return b"".join(lines)
@@ -601,9 +653,12 @@ class _Connection:
         state = self._state(message, optional=True)
         if state is None:
             gone = list(self.feeds)
-            self.feeds.clear()
         else:
-            gone = [state.strategy_id] if self.feeds.pop(state.strategy_id, None) else []
+            gone = [state.strategy_id] if state.strategy_id in self.feeds else []
+        for strategy in gone:
+            timer = self.feeds.pop(strategy).timer
+            if timer is not None:
+                timer.cancel()
         return response_line(request_id, {"unsubscribed": gone})
 
     async def _op_close_position(self, request_id: Any, message: dict[str, Any]) -> bytes:
@@ -667,19 +722,12 @@ class _Connection:
         sub = self.sub
         assert sub is not None
         loop = self._loop
-        heartbeat = self.server.heartbeat_s
         items: list[Any] = []
         out: list[bytes] = []
         try:
             while not self.closing:
                 items.clear()
-                if not sub.qsize():
-                    deadline = self._deadline()
-                    try:
-                        async with asyncio.timeout_at(deadline):
-                            items.append(await sub.get())
-                    except TimeoutError:
-                        pass
+                items.append(await sub.get())
                 while len(items) < _BATCH and sub.qsize():
                     items.append(sub.get_nowait())
                 if self.closing:
@@ -689,20 +737,14 @@ class _Connection:
                 out.clear()
                 for item in items:
                     self._render(item, out, now)
-                if self.feeds:
-                    self._flush_due(out, now)
                 if self._pings:
                     self._release_pings(out, sub.qsize() == 0)
-                if not out and self.feeds and now - self._last_out >= heartbeat:
-                    out.append(heartbeat_line({s: f.last.seq for s, f in self.feeds.items()}))
                 if out:
                     self.write(b"".join(out))
                 if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
                     if not await self._writable():
                         return
-                elif self._stalled():
-                    self._stall()
-                    return
+                    self._flush_due(loop.time())
         except SubscriptionClosed:
             return
         except (ConnectionError, OSError):
@@ -710,18 +752,6 @@ class _Connection:
         except Exception:
             log.exception("sender of %r failed", self)
             self.abort()
-
-    def _deadline(self) -> float | None:
-        if not self.feeds:
-            # Nothing to heartbeat; wake only to check on a stalled peer.
-            if self.transport.get_write_buffer_size():
-                return self._loop.time() + self.server.heartbeat_s
-            return None
-        deadline = self._last_out + self.server.heartbeat_s
-        for feed in self.feeds.values():
-            if feed.pending is not None and feed.next_at < deadline:
-                deadline = feed.next_at
-        return deadline
 
     def _render(self, item: Any, out: list[bytes], now: float) -> None:
         kind = type(item)
@@ -731,6 +761,8 @@ class _Connection:
                 return
             if feed.min_interval and now < feed.next_at:
                 feed.pending = item.snapshot
+                if feed.timer is None:
+                    feed.timer = self._loop.call_at(feed.next_at, self._flush_due)
                 return
             if feed.mode == "full":
                 out.append(self.server.lines.snapshot(item.snapshot))
@@ -771,20 +803,37 @@ class _Connection:
     def _sent(self, feed: _Feed, snapshot: Snapshot, now: float) -> None:
         feed.last = snapshot
         feed.pending = None
+        if feed.timer is not None:
+            feed.timer.cancel()
+            feed.timer = None
         if feed.min_interval:
             feed.next_at = max(feed.next_at + feed.min_interval, now)
 
-    def _flush_due(self, out: list[bytes], now: float) -> None:
+    def _flush_due(self, now: float | None = None) -> None:
+        """Send what ``max_rate`` held back once its time has come (a timer callback)."""
+        if self.closing:
+            return
+        now = self._loop.time() if now is None else now
+        out: list[bytes] = []
         for strategy, feed in self.feeds.items():
             pending = feed.pending
-            if pending is None or now < feed.next_at:
+            if pending is None:
                 continue
+            if now < feed.next_at:
+                if feed.timer is None:
+                    feed.timer = self._loop.call_at(feed.next_at, self._flush_due)
+                continue
+            feed.timer = None
+            if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+                continue  # the sender flushes once the peer catches up
             if pending.seq > feed.last.seq:
                 if feed.mode == "full":
                     out.append(self.server.lines.snapshot(pending))
                 else:
                     out.append(self._diff(strategy, feed, pending))
             self._sent(feed, pending, now)
+        if out:
+            self.write(b"".join(out))
 
     def _release_pings(self, out: list[bytes], drained: bool) -> None:
         keep = []

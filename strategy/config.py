@@ -84,10 +84,9 @@ class StrategyConfig:
             APR that entries and exits use (a 1 h venue averages 8 times as many as an 8 h
             one); 0 uses the last settled rate alone.
         divergence_warn_bps / divergence_limit_bps: drift of the legs' price gap since
-            entry, in basis points, that warns / closes. The defaults (300 / 1000) suit the
-            recorded data, whose marks are rebuilt from 8 h candles on windows shifted by
-            4 h between venues, so cross-venue gaps of 1-4 % are reconstruction noise; a
-            live config should use about 50 / 150.
+            entry, in basis points, that warns / closes (50 / 150). The recorded feed
+            keeps venues of one symbol within a clamped basis of the same price path, so
+            these live-grade limits apply to it too.
         stale_after_s: market data older than this (market seconds) is stale.
         max_drawdown: money lost from the peak of equity that closes everything and stops
             new entries for ``halt_hours``; half of it warns (``drawdown_warn``). After the
@@ -116,8 +115,8 @@ class StrategyConfig:
     min_hold_hours: int = 24
     reentry_hours: int = 8
     signal_window_hours: int = 7 * 24
-    divergence_warn_bps: Decimal = Decimal("300")
-    divergence_limit_bps: Decimal = Decimal("1000")
+    divergence_warn_bps: Decimal = Decimal("50")
+    divergence_limit_bps: Decimal = Decimal("150")
     stale_after_s: int = 12 * 3600
     max_drawdown: Decimal = Decimal("2000")
     halt_hours: int = 72
@@ -168,25 +167,42 @@ class StrategyConfig:
         if not self.symbols:
             problems.append("symbols must not be empty")
         for name in (
-            "max_open_positions", "planned_hold_hours", "stale_after_s", "cycle_s",
+            "max_open_positions",
+            "planned_hold_hours",
+            "stale_after_s",
+            "cycle_s",
         ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
         for name in (
-            "notional_per_position", "max_total_notional", "max_drawdown", "leverage",
-            "qty_step", "divergence_warn_bps", "divergence_limit_bps",
+            "notional_per_position",
+            "max_total_notional",
+            "max_drawdown",
+            "leverage",
+            "qty_step",
+            "divergence_warn_bps",
+            "divergence_limit_bps",
         ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
-        if min(self.min_hold_hours, self.signal_window_hours, self.halt_hours,
-               self.reentry_hours) < 0:
+        if (
+            min(self.min_hold_hours, self.signal_window_hours, self.halt_hours, self.reentry_hours)
+            < 0
+        ):
             problems.append(
                 "min_hold_hours, reentry_hours, signal_window_hours, halt_hours must be >= 0"
             )
         if self.entry_margin < 0:
             problems.append("entry_margin must not be negative")
-        for name in ("exit_erosion", "erosion_warn", "drawdown_warn", "exposure_warn",
-                     "maintenance_margin", "margin_warn", "margin_critical"):
+        for name in (
+            "exit_erosion",
+            "erosion_warn",
+            "drawdown_warn",
+            "exposure_warn",
+            "maintenance_margin",
+            "margin_warn",
+            "margin_critical",
+        ):
             value = getattr(self, name)
             if not Decimal(0) <= value <= Decimal(1):
                 problems.append(f"{name} must be a fraction between 0 and 1, got {value}")

@@ -182,8 +182,11 @@ class FundingArbitrageStrategy:
             self.positions.opened_count = 0
             self.risk.reset_peak(self.positions.equity() + self._realized_before)
             if restored:
-                log.info("restored %d open position(s): %s", len(restored),
-                         ", ".join(p.id for p in restored))
+                log.info(
+                    "restored %d open position(s): %s",
+                    len(restored),
+                    ", ".join(p.id for p in restored),
+                )
             pending = _Pending()
             if restored:
                 pending.significant.append("restored")
@@ -329,8 +332,15 @@ class FundingArbitrageStrategy:
                 apr = info.apr if interval == info.interval_h else annualise(info.rate, interval)
                 signal = await self._signal_apr(exchange, symbol, info, interval, apr, now)
                 quote = MarketQuote(
-                    venue, symbol, info.rate, interval, apr, info.mark,
-                    info.next_funding_time, info.as_of, signal,
+                    venue,
+                    symbol,
+                    info.rate,
+                    interval,
+                    apr,
+                    info.mark,
+                    info.next_funding_time,
+                    info.as_of,
+                    signal,
                 )
                 self.quotes[key] = quote
                 self._last_fresh[key] = max(info.as_of, self._last_fresh.get(key, info.as_of))
@@ -339,7 +349,8 @@ class FundingArbitrageStrategy:
                 quotes.append(quote)
             best = best_pair({q.venue: q.signal_apr for q in quotes}, cfg.venues)
             cost = (
-                None if best is None
+                None
+                if best is None
                 else round_trip_cost(
                     self.exchanges[best.long_venue].taker_fee,
                     self.exchanges[best.short_venue].taker_fee,
@@ -414,8 +425,9 @@ class FundingArbitrageStrategy:
 
     def _evaluate_risk(self, now: datetime) -> RiskReport:
         ages = {
-            (venue, symbol): (now - self._last_fresh.get((venue, symbol), self._start(now)))
-            .total_seconds()
+            (venue, symbol): (
+                now - self._last_fresh.get((venue, symbol), self._start(now))
+            ).total_seconds()
             for symbol in self.config.symbols
             for venue in self.config.venues
         }
@@ -475,8 +487,9 @@ class FundingArbitrageStrategy:
             try:
                 await self._open(symbol, best, quotes, now, pending)
             except ExchangeError as exc:
-                log.warning("opening %s %s/%s failed: %s", symbol, best.long_venue,
-                            best.short_venue, exc)
+                log.warning(
+                    "opening %s %s/%s failed: %s", symbol, best.long_venue, best.short_venue, exc
+                )
 
     # ------------------------------------------------------------------ trading
 
@@ -518,26 +531,46 @@ class FundingArbitrageStrategy:
             qty=qty,
             opened_at=now,
             entry_spread_apr=best.spread_apr,
-            long=Leg(best.long_venue, LONG, long_fill.price, long_q.mark,
-                     next_funding_time=long_q.next_funding_time),
-            short=Leg(best.short_venue, SHORT, short_fill.price, short_q.mark,
-                      next_funding_time=short_q.next_funding_time),
+            long=Leg(
+                best.long_venue,
+                LONG,
+                long_fill.price,
+                long_q.mark,
+                next_funding_time=long_q.next_funding_time,
+            ),
+            short=Leg(
+                best.short_venue,
+                SHORT,
+                short_fill.price,
+                short_q.mark,
+                next_funding_time=short_q.next_funding_time,
+            ),
             entry_fees=long_fill.fee + short_fill.fee,
         )
         self.positions.add(position)
         self.store.insert_position(position.to_record())
         pending.significant.append("position_opened")
-        self._notice("position_opened", {
-            "position": pid,
-            "symbol": symbol,
-            "long_venue": best.long_venue,
-            "short_venue": best.short_venue,
-            "qty": qty,
-            "entry_spread_apr": best.spread_apr,
-            "notional": money(position.entry_notional),
-        })
-        log.info("opened %s %s long %s short %s qty %s spread %s", pid, symbol,
-                 best.long_venue, best.short_venue, qty, best.spread_apr)
+        self._notice(
+            "position_opened",
+            {
+                "position": pid,
+                "symbol": symbol,
+                "long_venue": best.long_venue,
+                "short_venue": best.short_venue,
+                "qty": qty,
+                "entry_spread_apr": best.spread_apr,
+                "notional": money(position.entry_notional),
+            },
+        )
+        log.info(
+            "opened %s %s long %s short %s qty %s spread %s",
+            pid,
+            symbol,
+            best.long_venue,
+            best.short_venue,
+            qty,
+            best.spread_apr,
+        )
         return position
 
     async def _close(
@@ -549,9 +582,14 @@ class FundingArbitrageStrategy:
         fills: list[Fill] = []
         for leg in position.legs:
             side = Side.SHORT if leg.side == LONG else Side.LONG
-            fills.append(await self.exchanges[leg.venue].market_order(
-                position.symbol, side, position.qty, leg_order_id(position.id, leg.name, "close")
-            ))
+            fills.append(
+                await self.exchanges[leg.venue].market_order(
+                    position.symbol,
+                    side,
+                    position.qty,
+                    leg_order_id(position.id, leg.name, "close"),
+                )
+            )
         long_fill, short_fill = fills
         closed_reason = position.close_reason
         self.positions.mark_closed(
@@ -564,24 +602,37 @@ class FundingArbitrageStrategy:
         )
         realized = position.realized_pnl or _ZERO
         self.store.close_position(
-            position.id, now, closed_reason, long_fill.price, short_fill.price,
-            position.exit_fees, realized,
+            position.id,
+            now,
+            closed_reason,
+            long_fill.price,
+            short_fill.price,
+            position.exit_fees,
+            realized,
         )
         self._close_reasons[closed_reason] += 1
         self._last_close[position.symbol] = now
         pending.removed.append(position.id)
         pending.cleared += self.risk.forget_position(position.id)
         pending.significant.append("position_closed")
-        self._notice("position_closed", {
-            "position": position.id,
-            "symbol": position.symbol,
-            "reason": closed_reason,
-            "realized_pnl": money(realized),
-            "funding_collected": money(position.funding_collected),
-            "fees": money(position.fees),
-        })
-        log.info("closed %s %s (%s) realized %s", position.id, position.symbol, closed_reason,
-                 money(realized))
+        self._notice(
+            "position_closed",
+            {
+                "position": position.id,
+                "symbol": position.symbol,
+                "reason": closed_reason,
+                "realized_pnl": money(realized),
+                "funding_collected": money(position.funding_collected),
+                "fees": money(position.fees),
+            },
+        )
+        log.info(
+            "closed %s %s (%s) realized %s",
+            position.id,
+            position.symbol,
+            closed_reason,
+            money(realized),
+        )
 
     # ------------------------------------------------------------------ state and notices
 
@@ -672,7 +723,9 @@ class FundingArbitrageStrategy:
         return self.started_at or now
 
     def _result(
-        self, position: Position, status: Literal["closed", "already_closed"],
+        self,
+        position: Position,
+        status: Literal["closed", "already_closed"],
         requested_by: str | None,
     ) -> CloseResult:
         assert position.closed_at is not None
@@ -686,4 +739,3 @@ class FundingArbitrageStrategy:
             closed_at=position.closed_at,
             requested_by=requested_by,
         )
-

@@ -110,4 +110,3 @@ def divergence_bps(
     gap_now = (short_mark - long_mark) / long_mark
     gap_entry = (short_entry - long_entry) / long_entry
     return (gap_now - gap_entry) * _BPS
-

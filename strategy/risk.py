@@ -96,7 +96,10 @@ class Alert:
     def to_doc(self) -> dict[str, Any]:
         """The ``alerts[id]`` entry of the snapshot document (no nulls)."""
         doc: dict[str, Any] = {
-            "level": self.level, "code": self.code, "message": self.message, "ts": self.ts,
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+            "ts": self.ts,
         }
         if self.position is not None:
             doc["position"] = self.position
@@ -105,14 +108,22 @@ class Alert:
     def notice_data(self) -> dict[str, Any]:
         """Payload of the ``alert`` notice (here ``position`` may be ``None``)."""
         return {
-            "id": self.id, "level": self.level, "code": self.code,
-            "message": self.message, "position": self.position,
+            "id": self.id,
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+            "position": self.position,
         }
 
     def to_record(self, strategy: str) -> AlertRecord:
         return AlertRecord(
-            id=self.id, strategy=strategy, ts=self.ts, level=self.level, code=self.code,
-            message=self.message, position_id=self.position,
+            id=self.id,
+            strategy=strategy,
+            ts=self.ts,
+            level=self.level,
+            code=self.code,
+            message=self.message,
+            position_id=self.position,
         )
 
 
@@ -145,10 +156,13 @@ def check_divergence(cfg: StrategyConfig, position: Position) -> Finding | None:
         return None
     critical = drift >= cfg.divergence_limit_bps
     return Finding(
-        "divergence", "critical" if critical else "warn", position.id,
+        "divergence",
+        "critical" if critical else "warn",
+        position.id,
         f"{position.symbol} legs drifted {_fmt(drift)} bps since entry "
         f"(warn {cfg.divergence_warn_bps}, limit {cfg.divergence_limit_bps})",
-        position.id, closes=critical,
+        position.id,
+        closes=critical,
     )
 
 
@@ -163,10 +177,13 @@ def check_erosion(cfg: StrategyConfig, position: Position, now: datetime) -> Fin
     else:
         what = f"spread eroded {_fmt(erosion * 100)} % of entry"
     return Finding(
-        "erosion", "critical" if critical else "warn", position.id,
+        "erosion",
+        "critical" if critical else "warn",
+        position.id,
         f"{position.symbol} {what} (entry {_fmt(position.entry_spread_apr * 100, '0.01')} % APR,"
         f" exit at {_fmt(cfg.exit_erosion * 100, '1')} % lost)",
-        position.id, closes=critical and held,
+        position.id,
+        closes=critical and held,
     )
 
 
@@ -190,10 +207,13 @@ def check_margin(cfg: StrategyConfig, position: Position) -> Finding | None:
         return None
     critical = distance < cfg.margin_critical
     return Finding(
-        "margin", "critical" if critical else "warn", position.id,
+        "margin",
+        "critical" if critical else "warn",
+        position.id,
         f"{position.symbol} {leg.name} leg on {leg.venue} is {_fmt(distance * 100)} % from "
         f"liquidation near {_fmt(liquidation_price(cfg, leg), '0.01')}",
-        position.id, closes=critical,
+        position.id,
+        closes=critical,
     )
 
 
@@ -204,22 +224,24 @@ def check_stale(
         return None
     critical = age_s > 3 * cfg.stale_after_s
     return Finding(
-        "stale_data", "critical" if critical else "warn", f"{venue}:{symbol}",
+        "stale_data",
+        "critical" if critical else "warn",
+        f"{venue}:{symbol}",
         f"{venue} {symbol} market data is {int(age_s)} s old (stale after {cfg.stale_after_s} s)",
         position,
     )
 
 
-def check_exposure(
-    cfg: StrategyConfig, total_notional: Decimal, open_count: int
-) -> Finding | None:
+def check_exposure(cfg: StrategyConfig, total_notional: Decimal, open_count: int) -> Finding | None:
     used = total_notional / cfg.max_total_notional
     over_count = open_count > cfg.max_open_positions
     if used < cfg.exposure_warn and not over_count:
         return None
     critical = used > _ONE or over_count
     return Finding(
-        "exposure", "critical" if critical else "warn", PORTFOLIO,
+        "exposure",
+        "critical" if critical else "warn",
+        PORTFOLIO,
         f"{open_count} open pairs, {_fmt(total_notional, '1')} notional = "
         f"{_fmt(used * 100)} % of max {cfg.max_total_notional} "
         f"(max {cfg.max_open_positions} pairs)",
@@ -232,7 +254,9 @@ def check_drawdown(cfg: StrategyConfig, peak: Decimal, equity: Decimal) -> Findi
         return None
     critical = drawdown >= cfg.max_drawdown
     return Finding(
-        "drawdown", "critical" if critical else "warn", PORTFOLIO,
+        "drawdown",
+        "critical" if critical else "warn",
+        PORTFOLIO,
         f"drawdown {_fmt(drawdown, '0.01')} from peak equity {_fmt(peak, '0.01')} "
         f"(max {cfg.max_drawdown})",
         closes=critical,
@@ -375,6 +399,12 @@ class RiskManager:
 
 def _with_closes(alert: Alert, closes: bool) -> Alert:
     return Alert(
-        alert.id, alert.level, alert.code, alert.message, alert.position, alert.ts,
-        alert.subject, closes,
+        alert.id,
+        alert.level,
+        alert.code,
+        alert.message,
+        alert.position,
+        alert.ts,
+        alert.subject,
+        closes,
     )

@@ -3,18 +3,31 @@
 The packaged file holds Binance, Bybit and OKX BTC/ETH USDT perpetuals from 2023-01 to
 2024-06 (see ``data/ATTRIBUTION.md``). Funding is exact: a rate is known from its
 settlement on, never before. Prices only exist as 8 h OHLC candles, so a mark between
-candle edges is a reconstruction: a straight line through the candle's four prices in
-the order a candle of that colour most plausibly traded them,
+candle edges is a reconstruction.
+
+**Reference path.** Per symbol one venue is the reference: Binance when present (its
+windows ``[t, t+8h)`` start at settlements), else the first venue by name. Its mark is a
+straight line through each candle's four prices in the order a candle of that colour most
+plausibly traded them,
 
 * up candle (``close >= open``): open -> low -> high -> close,
 * down candle: open -> high -> low -> close,
 
 at 0, 1/3, 2/3 and 1 of the candle's window. Windows are half-open ``[start, end)``; at
-a window's end the next candle's open applies. Binance windows are ``[t, t+8h)`` and
-Bybit/OKX ``[t-4h, t+4h)`` for a settlement at ``t``, as the file's ``candle_start_utc``
-and ``candle_end_utc`` say. Before the first and after the last candle the mark is
-clamped to the first open and the last close. Interpolated marks are rounded to the
-series' own price precision, so they stay within every candle's ``[low, high]``.
+a window's end the next candle's open applies. Before the first and after the last candle
+the mark is clamped to the first open and the last close.
+
+**Other venues: reference times a basis.** Bybit/OKX windows are ``[t-4h, t+4h)``.
+Interpolating each venue's candle on its own would put the two legs of a pair at
+different points of two differently timed paths, an artificial gap of 1-2 % in a volatile
+candle that the strategy would read as divergence. So a non-reference venue's mark is
+``reference(t) * (1 + basis(t))``, where the basis is sampled where the venue's price is
+known exactly (its candles' opens and closes: ``price / reference - 1`` at the window
+edges; the two samples at a shared edge are averaged), clamped to ``MAX_BASIS`` (the
+reference itself is only a reconstruction there) and linear in between. When the sample
+is within the clamp the mark equals the venue's own open or close exactly.
+
+Interpolated marks are rounded to the series' own price precision.
 """
 
 from __future__ import annotations
@@ -32,7 +45,15 @@ from pathlib import Path
 from strategy.feeds.base import FundingEvent, MarketFeed
 from strategy.feeds.lively import find_lively_start
 
-__all__ = ["DEFAULT_DATA_FILE", "RecordedFeed"]
+__all__ = ["DEFAULT_DATA_FILE", "MAX_BASIS", "RecordedFeed"]
+
+#: Largest |basis| of a venue against the reference path (0.25 %). Perp books of one
+#: coin rarely sit further apart; beyond it a sample says more about the reconstruction
+#: of the reference between its candle edges than about the venues.
+MAX_BASIS = 0.0025
+
+#: Venues preferred as the reference path, in order (windows aligned with settlements).
+_REFERENCE_VENUES = ("binance",)
 
 #: The packaged recording, under ``strategy/feeds/data/``.
 DEFAULT_DATA_FILE = "usdt_perp_8h_binance_bybit_okx_2023-01_2024-06_utc.csv"
@@ -79,8 +100,9 @@ class _Series:
     """Sorted arrays for one (venue, symbol), shaped for ``bisect`` on float seconds."""
 
     __slots__ = (
-        "events", "fmt", "funding_times", "funding_ts", "interval_h", "last_mark", "last_x",
-        "px", "px_dec", "rates", "symbol", "venue", "vertex_ts",
+        "basis", "basis_ts", "edges", "events", "fmt", "funding_times", "funding_ts",
+        "interval_h", "last_mark", "last_x", "px", "px_dec", "rates", "reference", "symbol",
+        "venue", "vertex_ts",
     )
 
     def __init__(self, venue: str, symbol: str, candles: list[_Candle]) -> None:
@@ -113,12 +135,52 @@ class _Series:
             ts += [s, s + third, s + 2 * third, e]
             prices += [c.open, middle[0], middle[1], c.close]
         self.vertex_ts = ts
+        self.edges = [(c.start.timestamp(), float(c.open), c.end.timestamp(), float(c.close))
+                      for c in candles]
+        self.reference: _Series | None = None
+        self.basis_ts: list[float] = []
+        self.basis: list[float] = []
         self.px_dec = prices
         self.px = [float(p) for p in prices]
         self.fmt = f"%.{max(_decimals(p) for p in prices)}f"
         self.last_x = math.nan
         self.last_mark = prices[0]
         self.events: list[FundingEvent] | None = None
+
+
+    def path(self, x: float) -> float:
+        """This venue's own candle path at ``x`` (epoch seconds), as a float."""
+        ts = self.vertex_ts
+        i = bisect_right(ts, x) - 1
+        if i < 0:
+            return self.px[0]
+        if ts[i] == x or i == len(ts) - 1:
+            return self.px[i]
+        t0, p0 = ts[i], self.px[i]
+        return p0 + (self.px[i + 1] - p0) * (x - t0) / (ts[i + 1] - t0)
+
+    def attach(self, reference: _Series) -> None:
+        """Follow ``reference``'s path with this venue's clamped basis (module docstring)."""
+        samples: dict[float, list[float]] = defaultdict(list)
+        for start, open_, end, close in self.edges:
+            samples[start].append(open_ / reference.path(start) - 1)
+            samples[end].append(close / reference.path(end) - 1)
+        self.reference = reference
+        self.basis_ts = sorted(samples)
+        self.basis = [
+            max(-MAX_BASIS, min(MAX_BASIS, sum(samples[x]) / len(samples[x])))
+            for x in self.basis_ts
+        ]
+
+    def basis_at(self, x: float) -> float:
+        ts, values = self.basis_ts, self.basis
+        i = bisect_right(ts, x) - 1
+        if i < 0:
+            return values[0]
+        if i == len(ts) - 1:
+            return values[i]
+        t0, b0 = ts[i], values[i]
+        return b0 + (values[i + 1] - b0) * (x - t0) / (ts[i + 1] - t0)
 
 
 class RecordedFeed(MarketFeed):
@@ -135,6 +197,13 @@ class RecordedFeed(MarketFeed):
             raise ValueError(f"{source}: no rows")
         self.source = source
         self._series = {key: _Series(*key, rows) for key, rows in candles.items()}
+        for symbol in {sym for _, sym in self._series}:
+            venues = sorted(v for v, sym in self._series if sym == symbol)
+            preferred = [v for v in _REFERENCE_VENUES if v in venues]
+            reference = self._series[(preferred[0] if preferred else venues[0], symbol)]
+            for venue in venues:
+                if venue != reference.venue:
+                    self._series[(venue, symbol)].attach(reference)
         self.venues = tuple(sorted({v for v, _ in self._series}))
         self.symbols = tuple(sorted({s for _, s in self._series}))
         self.start = min(s.funding_times[0] for s in self._series.values())
@@ -204,16 +273,18 @@ class RecordedFeed(MarketFeed):
         x = t.timestamp()
         if x == s.last_x:
             return s.last_mark
-        ts = s.vertex_ts
-        i = bisect_right(ts, x) - 1
-        if i < 0:
-            value = s.px_dec[0]
-        elif ts[i] == x or i == len(ts) - 1:
-            value = s.px_dec[i]
+        if s.reference is not None:
+            price = s.reference.path(x) * (1 + s.basis_at(x))
+            value = Decimal(s.fmt % price)
         else:
-            t0 = ts[i]
-            p0 = s.px[i]
-            value = Decimal(s.fmt % (p0 + (s.px[i + 1] - p0) * (x - t0) / (ts[i + 1] - t0)))
+            ts = s.vertex_ts
+            i = bisect_right(ts, x) - 1
+            if i < 0:
+                value = s.px_dec[0]
+            elif ts[i] == x or i == len(ts) - 1:
+                value = s.px_dec[i]
+            else:
+                value = Decimal(s.fmt % s.path(x))
         s.last_x = x
         s.last_mark = value
         return value

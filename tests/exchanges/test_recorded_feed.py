@@ -12,6 +12,7 @@ import pytest
 
 from strategy.exchanges import DEFAULT_TAKER_FEES
 from strategy.feeds import LIVELY_MIN_SPREAD, RecordedFeed, annualise, widest_pair
+from strategy.feeds.recorded import MAX_BASIS
 
 from .conftest import DATA_FILE
 
@@ -67,8 +68,10 @@ def test_settlements_sit_on_the_00_08_16_utc_grid(feed, csv_rows):
         assert gaps == {timedelta(hours=8)}
 
 
-def test_marks_go_through_each_candle_in_order(feed, csv_rows):
+def test_reference_marks_go_through_each_candle_in_order(feed, csv_rows):
     for (venue, symbol), rows in by_series(csv_rows).items():
+        if venue != "binance":
+            continue
         for i, r in enumerate(rows):
             start, end = r["start"], r["end"]
             third = (end - start) / 3
@@ -83,6 +86,41 @@ def test_marks_go_through_each_candle_in_order(feed, csv_rows):
                 assert r["low"] <= m <= r["high"], (venue, symbol, r["t"], k, m)
 
 
+def test_other_venues_follow_the_reference_within_the_basis_clamp(feed, csv_rows):
+    for (venue, symbol), rows in by_series(csv_rows).items():
+        if venue == "binance":
+            continue
+        near_open = checked = 0
+        for r in rows:
+            start, end = r["start"], r["end"]
+            for k in range(0, 12):
+                t = start + (end - start) * k / 12
+                ratio = feed.mark(venue, symbol, t) / feed.mark("binance", symbol, t) - 1
+                # the clamp plus rounding of both marks to the price tick
+                assert abs(ratio) <= Decimal(str(MAX_BASIS)) + Decimal("0.0002"), (venue, t)
+            reference = feed.mark("binance", symbol, start)
+            if abs(r["open"] / reference - 1) < Decimal(str(MAX_BASIS)) / 2:
+                checked += 1
+                if abs(feed.mark(venue, symbol, start) / r["open"] - 1) < Decimal("0.0005"):
+                    near_open += 1
+        # where a venue's price is known exactly (its candle edges) and the basis is inside
+        # the clamp, the mark is that price, up to averaging close and next open at an edge
+        assert checked > len(rows) / 4
+        assert near_open / checked > 0.95, (venue, symbol, near_open, checked)
+
+
+def test_legs_do_not_drift_apart_from_window_offsets(feed):
+    """Bybit/OKX candles are offset 4 h from Binance's; the gap between two venues' marks
+    must stay within the basis clamp instead of swinging with each candle's range."""
+    t = BTC_FIRST
+    worst = Decimal(0)
+    for _ in range(0, 24 * 60, 20):
+        gap = feed.mark("okx", "BTC/USDT", t) / feed.mark("bybit", "BTC/USDT", t) - 1
+        worst = max(worst, abs(gap))
+        t += timedelta(minutes=20)
+    assert worst <= 2 * Decimal(str(MAX_BASIS)) + Decimal("0.0002")
+
+
 def test_candle_windows_follow_the_venue(feed, csv_rows):
     first = {(r["venue"], r["symbol"]): r for r in reversed(csv_rows)}
     assert first[("binance", "BTC/USDT")]["start"] == BTC_FIRST
@@ -93,9 +131,15 @@ def test_candle_windows_follow_the_venue(feed, csv_rows):
 
 
 def test_marks_are_clamped_outside_the_data(feed, csv_rows):
-    rows = by_series(csv_rows)[("okx", "ETH/USDT")]
-    assert feed.mark("okx", "ETH/USDT", rows[0]["start"] - timedelta(days=30)) == rows[0]["open"]
-    assert feed.mark("okx", "ETH/USDT", rows[-1]["end"] + timedelta(days=30)) == rows[-1]["close"]
+    rows = by_series(csv_rows)[("binance", "ETH/USDT")]
+    early, late = rows[0]["start"] - timedelta(days=30), rows[-1]["end"] + timedelta(days=30)
+    assert feed.mark("binance", "ETH/USDT", early) == rows[0]["open"]
+    assert feed.mark("binance", "ETH/USDT", late) == rows[-1]["close"]
+    okx = by_series(csv_rows)[("okx", "ETH/USDT")]
+    before = okx[0]["start"] - timedelta(days=30)
+    assert feed.mark("okx", "ETH/USDT", before) == feed.mark("okx", "ETH/USDT", before - H)
+    after = okx[-1]["end"] + timedelta(days=30)
+    assert feed.mark("okx", "ETH/USDT", after) == feed.mark("okx", "ETH/USDT", after + H)
 
 
 def test_interpolated_marks_keep_the_series_precision(feed):

@@ -14,8 +14,7 @@ CRASH_CONFIG = TEST_CONFIG.replace(symbols=("BTC/USDT", "ETH/USDT"), min_hold_ho
 
 def crash_market() -> HandFeed:
     """Two symbols with wide, steady spreads and drifting marks, for days on end."""
-    feed = HandFeed(T0, venues=("binance", "bybit"), symbols=("BTC/USDT", "ETH/USDT"),
-                    days=30)
+    feed = HandFeed(T0, venues=("binance", "bybit"), symbols=("BTC/USDT", "ETH/USDT"), days=30)
     for i in range(30 * 24):
         feed.set_marks("BTC/USDT", T0 + i * H, Decimal(30000 + 7 * i))
         feed.set_marks("ETH/USDT", T0 + i * H, Decimal(2000) + Decimal(i) / 4)

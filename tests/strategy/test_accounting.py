@@ -51,7 +51,8 @@ async def test_funding_fees_and_pnl_to_the_cent(make_rig):
     assert len(rows) == 6
     assert sum(r.amount for r in rows) == D("15.30")
     assert {(r.venue, r.side, r.amount) for r in rows if r.mark == D("52000")} == {
-        ("binance", 1, D("-1.04")), ("bybit", -1, D("6.24")),
+        ("binance", 1, D("-1.04")),
+        ("bybit", -1, D("6.24")),
     }
 
     doc = rig.state.snapshot().doc["positions"][position.id]
@@ -107,7 +108,9 @@ async def test_hourly_venue_is_normalised_and_paid_every_hour(make_rig):
     market_doc = rig.state.snapshot().doc["markets"][SYM]
     assert market_doc["hyper"]["interval_h"] == 1 and market_doc["hyper"]["apr"] == "0.4380"
     assert market_doc["best"] == {
-        "long": "binance", "short": "hyper", "spread_apr": "0.3285",
+        "long": "binance",
+        "short": "hyper",
+        "spread_apr": "0.3285",
         "days_to_break_even": "2.2",  # four fills at 0.0005: 0.002 / 0.3285 * 365
     }
     await rig.cycles_until(T0 + 8 * H)

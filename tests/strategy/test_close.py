@@ -73,7 +73,8 @@ async def test_a_failed_leg_is_retried_without_trading_the_other_again(make_rig)
     await rig.cycle(1)
     assert position.status == "closed" and position.close_reason == "operator"
     assert fill_counts(rig) == {"binance": 2, "bybit": 2}
-    [long_close] = [f for f in rig.exchanges["binance"].fills if f.client_order_id.endswith("close")]
+    binance_fills = rig.exchanges["binance"].fills
+    [long_close] = [f for f in binance_fills if f.client_order_id.endswith("close")]
     assert long_close.ts == T0  # filled once, by the first attempt
 
 
@@ -91,9 +92,12 @@ async def test_close_publishes_a_notice_with_the_outcome(make_rig):
     notice = sub.get_nowait()
     assert isinstance(notice, Notice) and notice.kind == "position_closed"
     assert notice.data == {
-        "position": position.id, "symbol": SYM, "reason": "operator",
+        "position": position.id,
+        "symbol": SYM,
+        "reason": "operator",
         "realized_pnl": result.to_dict()["realized_pnl"],
-        "funding_collected": "0.00", "fees": result.to_dict()["fees"],
+        "funding_collected": "0.00",
+        "fees": result.to_dict()["fees"],
     }
     await rig.strategy.close_position(position.id, "operator")
     assert sub.qsize() == 0  # a repeated close announces nothing

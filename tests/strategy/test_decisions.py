@@ -49,8 +49,8 @@ async def test_above_threshold_enters_once_with_equal_legs(make_rig):
         await rig.cycle(1)
     [position] = list(rig.strategy.positions)
     assert position.entry_spread_apr == D("0.00008") * 1095
-    long_fill, = rig.exchanges["binance"].fills
-    short_fill, = rig.exchanges["bybit"].fills
+    (long_fill,) = rig.exchanges["binance"].fills
+    (short_fill,) = rig.exchanges["bybit"].fills
     assert long_fill.qty == short_fill.qty == position.qty == D("0.333")
     assert long_fill.client_order_id == f"{position.id}-long-open"
     assert rig.exchanges["binance"].position(BTC) == -rig.exchanges["bybit"].position(BTC)
@@ -59,12 +59,16 @@ async def test_above_threshold_enters_once_with_equal_legs(make_rig):
 
 async def test_limits_on_count_and_total_notional(make_rig):
     feed = flat_market("0.0005", symbols=(BTC, ETH, "SOL/USDT"))
-    rig = await make_rig(feed, TEST_CONFIG.replace(symbols=(BTC, ETH, "SOL/USDT"),
-                                                   max_open_positions=2))
+    rig = await make_rig(
+        feed, TEST_CONFIG.replace(symbols=(BTC, ETH, "SOL/USDT"), max_open_positions=2)
+    )
     await rig.cycle()
     assert [p.symbol for p in rig.strategy.positions] == [BTC, ETH]
-    rig = await make_rig(feed, TEST_CONFIG.replace(
-        symbols=(BTC, ETH, "SOL/USDT"), max_total_notional=D("25000")), db="b.db")
+    rig = await make_rig(
+        feed,
+        TEST_CONFIG.replace(symbols=(BTC, ETH, "SOL/USDT"), max_total_notional=D("25000")),
+        db="b.db",
+    )
     await rig.cycle()
     assert len(rig.strategy.positions) == 2
     assert rig.strategy.positions.total_notional() <= D("25000")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import subprocess
 import sys
 from collections import Counter
 from decimal import Decimal as D
@@ -43,17 +43,22 @@ async def assert_every_settlement_paid_once(store, strategy, feed, now):
 
 async def test_restart_after_kill_9_restores_positions_and_never_pays_twice(tmp_path):
     db = tmp_path / "crash.db"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.strategy._crash_child", str(db)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.strategy._crash_child",
+        str(db),
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     try:
         assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        os.kill(child.pid, signal.SIGKILL)
+        line = await asyncio.wait_for(child.stdout.readline(), timeout=60)
+        assert line.strip() == b"ready"
+        child.send_signal(signal.SIGKILL)  # mid-run, with writes in flight
     finally:
-        child.wait(timeout=30)
+        await asyncio.wait_for(child.wait(), timeout=30)
     assert child.returncode == -signal.SIGKILL
 
     feed = crash_market()

@@ -12,26 +12,42 @@ from strategy.risk import RiskManager, liquidation_price, margin_distance
 
 T0 = datetime(2023, 6, 1, tzinfo=UTC)
 CFG = StrategyConfig(
-    divergence_warn_bps=D(50), divergence_limit_bps=D(100), erosion_warn=D("0.4"),
-    exit_erosion=D("0.6"), min_hold_hours=24, leverage=D(4), maintenance_margin=D("0.01"),
-    margin_warn=D("0.15"), margin_critical=D("0.05"), stale_after_s=3600,
-    max_drawdown=D(100), drawdown_warn=D("0.5"), exposure_warn=D("0.9"),
-    notional_per_position=D(10000), max_total_notional=D(20000), max_open_positions=2,
+    divergence_warn_bps=D(50),
+    divergence_limit_bps=D(100),
+    erosion_warn=D("0.4"),
+    exit_erosion=D("0.6"),
+    min_hold_hours=24,
+    leverage=D(4),
+    maintenance_margin=D("0.01"),
+    margin_warn=D("0.15"),
+    margin_critical=D("0.05"),
+    stale_after_s=3600,
+    max_drawdown=D(100),
+    drawdown_warn=D("0.5"),
+    exposure_warn=D("0.9"),
+    notional_per_position=D(10000),
+    max_total_notional=D(20000),
+    max_open_positions=2,
 )
 
 
 def pair(pid="p-1", symbol="BTC/USDT", price=D(100), qty=D(100), spread=D("0.2")):
     return Position(
-        id=pid, strategy="s", symbol=symbol, qty=qty, opened_at=T0, entry_spread_apr=spread,
-        long=Leg("binance", LONG, price, price), short=Leg("bybit", SHORT, price, price),
+        id=pid,
+        strategy="s",
+        symbol=symbol,
+        qty=qty,
+        opened_at=T0,
+        entry_spread_apr=spread,
+        long=Leg("binance", LONG, price, price),
+        short=Leg("bybit", SHORT, price, price),
         entry_fees=D(0),
     )
 
 
 def evaluate(rm, positions, now=T0, equity=D(0), ages=None):
     total = sum((p.notional for p in positions), D(0))
-    return rm.evaluate(now, positions, equity=equity, total_notional=total,
-                       data_age_s=ages or {})
+    return rm.evaluate(now, positions, equity=equity, total_notional=total, data_age_s=ages or {})
 
 
 def test_divergence_warns_then_goes_critical_and_closes_then_clears():

@@ -57,8 +57,12 @@ async def test_margin_critical_closes_the_pair(make_rig):
 
 async def test_drawdown_closes_everything_and_pauses_entries(make_rig):
     feed = market(symbols=(BTC, ETH))
-    config = TEST_CONFIG.replace(symbols=(BTC, ETH), max_drawdown=D("300"),
-                                 divergence_limit_bps=D("5000"), divergence_warn_bps=D("5000"))
+    config = TEST_CONFIG.replace(
+        symbols=(BTC, ETH),
+        max_drawdown=D("300"),
+        divergence_limit_bps=D("5000"),
+        divergence_warn_bps=D("5000"),
+    )
     rig = await make_rig(feed, config)
     await rig.cycle()
     assert len(rig.strategy.positions) == 2
@@ -111,8 +115,9 @@ async def test_stale_venue_is_not_entered(make_rig):
 
 async def test_exposure_warning_reaches_the_document(make_rig):
     feed = market(symbols=(BTC, ETH))
-    rig = await make_rig(feed, TEST_CONFIG.replace(symbols=(BTC, ETH),
-                                                   max_total_notional=D("21000")))
+    rig = await make_rig(
+        feed, TEST_CONFIG.replace(symbols=(BTC, ETH), max_total_notional=D("21000"))
+    )
     sub = rig.bus.subscribe("t", kinds=("alert",))
     await rig.cycle()
     await rig.cycle(1)  # risk sees the two pairs opened last cycle

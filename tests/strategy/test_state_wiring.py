@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from decimal import Decimal as D
 
 from state import Change, Notice
+from strategy.clock import ScaledClock
 from tests.strategy.conftest import T0, TEST_CONFIG
 from tests.strategy.handfeed import HandFeed
 
@@ -116,7 +118,7 @@ async def test_document_totals_equal_the_sum_of_positions(make_rig):
     result = await rig.strategy.close_position(btc.id, "operator")
     doc = rig.state.snapshot().to_dict()
     totals = doc["totals"]
-    [(pid, eth)] = doc["positions"].items()
+    [(_pid, eth)] = doc["positions"].items()
     assert totals["realized_pnl"] == result.to_dict()["realized_pnl"]
     assert D(totals["net_pnl"]) == D(totals["realized_pnl"]) + D(eth["pnl"]["net"])
 
@@ -128,24 +130,43 @@ async def test_position_and_market_document_shape(make_rig):
     eth = rig.strategy.positions.for_symbol(ETH)
     p = doc["positions"][eth.id]
     assert set(p) >= {
-        "symbol", "long", "short", "qty", "notional", "opened_at", "entry_spread_apr",
-        "spread_apr", "erosion", "divergence_bps", "funding_collected", "fees", "pnl",
-        "next_funding", "risk",
+        "symbol",
+        "long",
+        "short",
+        "qty",
+        "notional",
+        "opened_at",
+        "entry_spread_apr",
+        "spread_apr",
+        "erosion",
+        "divergence_bps",
+        "funding_collected",
+        "fees",
+        "pnl",
+        "next_funding",
+        "risk",
     }
     assert p["long"] == {
-        "venue": "binance", "entry_price": "2000.2000", "mark": "1990",
-        "pnl": "-51.00", "funding": "-1.00",  # 5 * (1990 - 2000.2); -5 * 2000 * 0.0001
+        "venue": "binance",
+        "entry_price": "2000.2000",
+        "mark": "1990",
+        "pnl": "-51.00",
+        "funding": "-1.00",  # 5 * (1990 - 2000.2); -5 * 2000 * 0.0001
     }
     assert p["qty"] == "5.000" and p["opened_at"] == "2024-03-01T01:00:00.000Z"
     assert p["next_funding"] == {
-        "binance": "2024-03-01T16:00:00.000Z", "bybit": "2024-03-01T16:00:00.000Z",
+        "binance": "2024-03-01T16:00:00.000Z",
+        "bybit": "2024-03-01T16:00:00.000Z",
     }
     assert p["entry_spread_apr"] == "0.5475" and p["erosion"] == "0.0000"
     assert p["risk"] == {"level": "ok", "reasons": []}
     m = doc["markets"][ETH]
     assert m["bybit"] == {
-        "rate": "0.0006", "apr": "0.6570", "interval_h": 8,
-        "next_funding_time": "2024-03-01T16:00:00.000Z", "mark": "1990",
+        "rate": "0.0006",
+        "apr": "0.6570",
+        "interval_h": 8,
+        "next_funding_time": "2024-03-01T16:00:00.000Z",
+        "mark": "1990",
     }
     assert m["best"]["long"] == "binance" and m["best"]["short"] == "bybit"
     assert doc["clock"] == "2024-03-01T10:00:00.000Z"
@@ -183,12 +204,33 @@ async def test_run_stops_when_asked(make_rig):
     rig = await make_rig(market(), CONFIG)
     stop = asyncio.Event()
 
+    sub = rig.bus.subscribe("stopper", kinds=("change",))
+
     async def stopper():
-        while rig.strategy.cycles < 3:
-            await asyncio.sleep(0)
-        stop.set()
+        async for change in sub:
+            if change.reason == "cycle" and rig.strategy.cycles >= 3:
+                stop.set()
+                return
 
     task = asyncio.create_task(stopper())
     assert await rig.strategy.run(stop) == "stopped"
     await task
     assert 3 <= rig.strategy.cycles <= 4
+
+
+async def test_a_real_time_sleep_is_cut_short_by_stop(make_rig):
+    rig = await make_rig(market(), CONFIG)
+    clock = ScaledClock(T0, speed=1.0)  # one cycle = an hour of wall time
+    rig.strategy.clock = clock
+    stop = asyncio.Event()
+    sub = rig.bus.subscribe("stopper", kinds=("change",))
+
+    async def stopper():
+        await sub.get()
+        stop.set()
+
+    task = asyncio.create_task(stopper())
+    started = time.monotonic()
+    assert await asyncio.wait_for(rig.strategy.run(stop), timeout=10) == "stopped"
+    await task
+    assert time.monotonic() - started < 5 and rig.strategy.cycles == 1

@@ -1,0 +1,71 @@
+"""The view model: snapshot documents and patches mapped to what the screen shows.
+
+No Textual and no I/O here: these functions and classes turn the stream into rows, cells
+and histories, and the widgets only paint what they are given.
+"""
+
+from __future__ import annotations
+
+from tui.view._columns import (
+    COLUMNS,
+    RISK_STYLES,
+    Cell,
+    Column,
+    next_funding_cell,
+    next_funding_seconds,
+    position_cells,
+    risk_cell,
+)
+from tui.view._format import (
+    MISSING,
+    age,
+    bps,
+    countdown,
+    dec,
+    money,
+    parse_time,
+    percent,
+    quantity,
+    short_time,
+    sign_style,
+)
+from tui.view._history import MAX_PAYMENTS, MAX_POINTS, History, Payment, Trace
+from tui.view._log import LEVELS, LogEntry, alert_entries, command_outcome, merge, notice_entry
+from tui.view._table import FILTER_COLUMNS, Row, TableDiff, TableModel
+
+__all__ = [
+    "COLUMNS",
+    "FILTER_COLUMNS",
+    "LEVELS",
+    "MAX_PAYMENTS",
+    "MAX_POINTS",
+    "MISSING",
+    "RISK_STYLES",
+    "Cell",
+    "Column",
+    "History",
+    "LogEntry",
+    "Payment",
+    "Row",
+    "TableDiff",
+    "TableModel",
+    "Trace",
+    "age",
+    "alert_entries",
+    "bps",
+    "command_outcome",
+    "countdown",
+    "dec",
+    "merge",
+    "money",
+    "next_funding_cell",
+    "next_funding_seconds",
+    "notice_entry",
+    "parse_time",
+    "percent",
+    "position_cells",
+    "quantity",
+    "risk_cell",
+    "short_time",
+    "sign_style",
+]
