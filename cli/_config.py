@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from cli._errors import USAGE, CliError
 
@@ -37,8 +36,7 @@ _TOP_KEYS: Final = frozenset({"socket", "strategy", "timeout", "watch"})
 _WATCH_KEYS: Final = frozenset({"interval"})
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
     """What the config file says; ``None`` where it says nothing."""
 
     socket: str | None = None

@@ -9,8 +9,7 @@ orjson). Rich is imported for the table alone.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cli._errors import OK, USAGE, CliError, from_ipc
 from cli._target import Target, resolve
@@ -20,8 +19,7 @@ __all__ = ["SnapshotArgs", "fetch", "run"]
 PROG = "dash snapshot"
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotArgs:
+class SnapshotArgs(NamedTuple):
     """The command line of ``dash snapshot``, parsed (by Typer or the fast path)."""
 
     socket: str | None = None

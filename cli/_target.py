@@ -6,15 +6,16 @@ order: ``--socket``/``DASH_SOCKET``/config ``socket`` is used as given; otherwis
 otherwise the only live socket in the runtime dir. None running is "unreachable" (69);
 several is a usage error (2) that lists them, so the fix is in the message.
 
-Standard library only (plus ``ipc._paths``, which is too): the fast path uses it.
+Standard library only (plus ``ipc._paths``, which is too), and no dataclasses (they
+import ``inspect``, 5 ms): the fast path uses it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cli import _config
 from cli._errors import UNAVAILABLE, USAGE, CliError
@@ -22,8 +23,7 @@ from cli._errors import UNAVAILABLE, USAGE, CliError
 __all__ = ["SocketEntry", "Target", "resolve", "scan"]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """Where a command connects, and the strategy it names in requests (``None``: let
     the server pick its only one)."""
 
@@ -32,8 +32,7 @@ class Target:
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
-class SocketEntry:
+class SocketEntry(NamedTuple):
     """A socket file in the runtime dir; ``live`` if something accepts on it now."""
 
     name: str

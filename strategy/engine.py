@@ -408,6 +408,9 @@ class FundingArbitrageStrategy:
                     )
                     if payment is not None:
                         self.store.record_funding(payment)
+                        log.info("funding %s %s %s at %s: %+.2f (rate %s)", position.id,
+                                 position.symbol, leg.venue, payment.funding_time.isoformat(),
+                                 payment.amount, payment.rate)
 
     def _monitor_positions(self, now: datetime) -> None:
         """Refresh every open position from this cycle's quotes."""
@@ -563,13 +566,13 @@ class FundingArbitrageStrategy:
             },
         )
         log.info(
-            "opened %s %s long %s short %s qty %s spread %s",
+            "opened %s %s long %s short %s qty %s spread APR %.2f%%",
             pid,
             symbol,
             best.long_venue,
             best.short_venue,
             qty,
-            best.spread_apr,
+            best.spread_apr * 100,
         )
         return position
 

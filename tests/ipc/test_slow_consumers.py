@@ -110,3 +110,36 @@ async def test_stalled_clients_are_contained(
           f"max {max(lags) * 1e3:.2f} ms; changes {n}; max buffer {max_buffer} B; "
           f"rss +{(rss_peak - rss_before) / 2**20:.1f} MiB")
     assert p99 < 0.025, p99
+
+
+async def test_pipelining_without_reading_cannot_grow_buffers(
+    make_server: ServerFactory, target: StrategyDouble
+) -> None:
+    server: SocketServer = await make_server(stall_timeout_s=0.5)
+    peer = SilentPeer(server.path)
+    # 3,000 snapshot requests of 1 KB (~15 KB each reply, ~45 MB in all), never a read.
+    request = b'{"id":1,"op":"snapshot","pad":"' + b"x" * 990 + b'"}\n'
+    peer.sock.setblocking(False)
+    sent = 0
+    max_buffer = 0
+    deadline = time.monotonic() + 5
+    while sent < 3000 and time.monotonic() < deadline:
+        try:
+            peer.sock.send(request)
+            sent += 1
+        except BlockingIOError:
+            pass  # the server stopped reading us: the kernel buffer is full
+        except BrokenPipeError:
+            break  # and then dropped us as stalled
+        for conn in server._conns:
+            max_buffer = max(max_buffer, conn.transport.get_write_buffer_size())
+        await asyncio.sleep(0)
+    for _ in range(300):
+        if server.counters["stalled"]:
+            break
+        await asyncio.sleep(0.01)
+    assert sent < 3000  # backpressure reached the client
+    assert server.counters["stalled"] == 1
+    snapshot_bytes = len(target.registry[STRATEGY].snapshot().payload)
+    assert max_buffer <= WRITE_HIGH_WATER + 2 * snapshot_bytes, max_buffer
+    peer.close()
