@@ -21,8 +21,7 @@ USAGE: Final = 2
 UNAVAILABLE: Final = 69
 
 _START_HINT: Final = (
-    "start one with `dash run` (foreground) or `dash demo`, or see `dash ls` for the "
-    "running ones"
+    "start one with `dash run` (foreground) or `dash demo`, or see `dash ls` for the running ones"
 )
 
 
@@ -65,9 +64,7 @@ def from_ipc(exc: BaseException, socket: object) -> CliError:
     )
 
     if isinstance(exc, ConnectFailed):
-        return CliError(
-            f"strategy not reachable at {socket}: {exc}", UNAVAILABLE, hint=_START_HINT
-        )
+        return CliError(f"strategy not reachable at {socket}: {exc}", UNAVAILABLE, hint=_START_HINT)
     if isinstance(exc, RequestTimeout):
         return CliError(f"strategy at {socket} did not answer in time: {exc}", UNAVAILABLE)
     if isinstance(exc, ConnectionLost):

@@ -18,6 +18,7 @@ __all__ = [
     "age",
     "countdown",
     "decimal",
+    "event_line",
     "event_text",
     "money",
     "next_funding_seconds",
@@ -163,19 +164,16 @@ def plain_line(doc: Mapping[str, Any]) -> str:
 
 
 def event_text(event: Mapping[str, Any]) -> str | None:
-    """A notice from the feed as one line (``None`` for events not worth a line).
-
-    The time is the notice's market time, which is what the strategy acted on.
-    """
+    """A notice from the feed in a few words (``None`` for events not worth a line)."""
     name = event.get("event")
     data = event.get("data")
     data = data if isinstance(data, Mapping) else {}
-    when = short_time(event.get("ts"))[5:]
     position = data.get("position") or ""
     if name == "position_opened":
         text = (
             f"opened {position} {data.get('symbol', '')} "
-            f"{data.get('long_venue', '?')}/{data.get('short_venue', '?')} qty {data.get('qty', '?')}"
+            f"{data.get('long_venue', '?')}/{data.get('short_venue', '?')} "
+            f"qty {data.get('qty', '?')}"
         )
     elif name == "position_closed":
         text = (
@@ -194,4 +192,17 @@ def event_text(event: Mapping[str, Any]) -> str | None:
         text = f"{str(name).replace('_', ' ')}: {data.get('venue', '?')} {data.get('symbol') or ''}"
     else:
         return None
-    return f"{when} {text.rstrip()}"
+    return text.rstrip()
+
+
+def event_line(event: Mapping[str, Any]) -> str | None:
+    """A notice as a plain line: its market time, ``event=NAME``, then the words."""
+    text = event_text(event)
+    if text is None:
+        return None
+    words = (
+        event.get("ts", DASH),
+        f"event={event.get('event')}",
+        f"strategy={event.get('strategy')}",
+    )
+    return " ".join((*map(str, words), text))

@@ -13,7 +13,6 @@ import ``inspect``, 5 ms): the fast path uses it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,14 +53,13 @@ def resolve(
     socket: str | os.PathLike[str] | None = None,
     strategy: str | None = None,
     timeout: float | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> Target:
     """The target named by flags, environment and config (see the module docstring).
 
     Raises:
         CliError: nothing to connect to (69), or an ambiguous or invalid choice (2).
     """
-    env = os.environ if env is None else env
+    env = os.environ
     socket = socket or env.get("DASH_SOCKET") or None
     strategy = strategy or env.get("DASH_STRATEGY") or None
     config = _config.Config()

@@ -243,9 +243,7 @@ class PositionsTable:
         if not rows:
             yield Text("Positions: none open", style="bold")
             return
-        yield fit_table(
-            console, options, _POSITION_COLUMNS, rows, title=f"Positions ({len(rows)})"
-        )
+        yield fit_table(console, options, _POSITION_COLUMNS, rows, title=f"Positions ({len(rows)})")
 
 
 class MarketsTable:

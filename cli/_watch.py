@@ -102,8 +102,8 @@ class WatchModel:
         text = fmt.event_text(update.event)
         if text is not None and update.event.get("event") != "alert":
             # Alerts are in the document's own list; other notices only live here.
-            self.events.appendleft(text)
-        return text
+            self.events.appendleft(f"{fmt.short_time(update.event.get('ts'))[5:]} {text}")
+        return fmt.event_line(update.event)
 
     def connection(self, now: float) -> ConnectionInfo:
         from cli._views import ConnectionInfo
@@ -432,5 +432,7 @@ async def _watch(
 
 
 async def _poll(condition: Callable[[], bool], every: float = 0.5) -> None:
-    while not condition():
+    """Return once ``condition()`` holds; it is a plain callable (a child process's
+    ``poll``), so there is nothing to await but time."""
+    while not condition():  # noqa: ASYNC110
         await asyncio.sleep(every)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import close_cmd, demo_cmd, ls_cmd, ping_cmd, run_cmd, snapshot_cmd, watch_cmd
+from cli import close_cmd, demo_cmd, ls_cmd, ping_cmd, run_cmd, snapshot_cmd, tui_cmd, watch_cmd
 
 __all__ = ["app"]
 
@@ -29,3 +29,4 @@ app.command("close")(close_cmd.close)
 app.command("ping")(ping_cmd.ping)
 app.command("ls")(ls_cmd.ls)
 app.command("demo")(demo_cmd.demo)
+app.command("tui")(tui_cmd.tui)

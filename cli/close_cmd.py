@@ -87,8 +87,7 @@ def close_position(
                 if pos is None:
                     open_ids = ", ".join(sorted(positions)) or "none"
                     raise CliError(
-                        f"no open position {position_id!r} in {snap['strategy']} "
-                        f"(open: {open_ids})"
+                        f"no open position {position_id!r} in {snap['strategy']} (open: {open_ids})"
                     )
                 if not _confirm(f"Close {describe(position_id, pos)}?"):
                     raise CliError("not closed: not confirmed", FAILURE)
@@ -106,8 +105,10 @@ def close_position(
             if outcome is None:
                 try:
                     event = client.wait_event(
-                        lambda e: e.get("event") == "command"
-                        and (e.get("data") or {}).get("command_id") == command_id,
+                        lambda e: (
+                            e.get("event") == "command"
+                            and (e.get("data") or {}).get("command_id") == command_id
+                        ),
                         timeout=wait_s,
                     )
                 except RequestTimeout as exc:
@@ -153,15 +154,15 @@ def close(
             show_default=False,
         ),
     ],
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
-    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     reason: Annotated[
         str, typer.Option("--reason", help="Recorded in the audit trail and the alert.")
     ] = "operator",
     wait: Annotated[
         float,
-        typer.Option("--wait", metavar="SECONDS", min=0.1, help="How long to wait for the outcome."),
+        typer.Option(
+            "--wait", metavar="SECONDS", min=0.1, help="How long to wait for the outcome."
+        ),
     ] = DEFAULT_WAIT_S,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the outcome event's data as one JSON line.")

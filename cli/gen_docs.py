@@ -61,9 +61,9 @@ interval = 1.0
 | code | meaning |
 |---|---|
 | 0 | done |
-| 1 | the server refused or the operation failed (unknown position, close failed, no such `--field`) |
-| 2 | usage: bad option, ambiguous strategy, invalid config, `dash close` off a terminal without `--yes` |
-| 69 | no strategy reachable (`EX_UNAVAILABLE`); the message names the socket and how to start one |
+| 1 | the server refused, or it failed (unknown position, failed close, no such `--field`) |
+| 2 | usage: bad option, ambiguous strategy, bad config, `dash close` off a tty without `--yes` |
+| 69 | no strategy reachable (`EX_UNAVAILABLE`); the message names the socket and how to start it |
 """
 
 
@@ -148,7 +148,9 @@ def _params_spec(params: list[Any], ctx: Any) -> dict[str, Any]:
                 }
             )
         else:
-            arguments.append({"name": param.name, "nargs": param.nargs, "values": _values(param, ctx)})
+            arguments.append(
+                {"name": param.name, "nargs": param.nargs, "values": _values(param, ctx)}
+            )
     return {"options": options, "arguments": arguments}
 
 

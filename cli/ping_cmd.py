@@ -54,7 +54,9 @@ def ping_target(target: Target) -> dict[str, Any]:
 
 
 def ping(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON line.")
+    ] = False,
     socket: SocketOpt = None,
     strategy: StrategyOpt = None,
     timeout: TimeoutOpt = None,

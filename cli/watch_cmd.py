@@ -61,9 +61,7 @@ def watch(
         if interval is None:
             configured = _config.load().watch_interval
             interval = _config.DEFAULT_WATCH_INTERVAL_S if configured is None else configured
-        status = run_watch(
-            target, mode=choose_mode(as_json), interval=interval, duration=duration
-        )
+        status = run_watch(target, mode=choose_mode(as_json), interval=interval, duration=duration)
     except CliError as exc:
         fail(PROG, exc)
     raise typer.Exit(status)

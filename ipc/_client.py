@@ -228,14 +228,14 @@ class Client:
         )
         return result
 
-    async def wait_command(
-        self, command_id: str, timeout_s: float | None = None
-    ) -> dict[str, Any]:
+    async def wait_command(self, command_id: str, timeout_s: float | None = None) -> dict[str, Any]:
         """The ``command`` event reporting ``command_id``'s outcome; other events stay
         queued for :meth:`next_event`."""
         return await self.wait_event(
-            lambda e: e.get("event") == "command"
-            and (e.get("data") or {}).get("command_id") == command_id,
+            lambda e: (
+                e.get("event") == "command"
+                and (e.get("data") or {}).get("command_id") == command_id
+            ),
             timeout_s,
         )
 

@@ -110,8 +110,7 @@ def snapshot_line(snapshot: Snapshot, *, resync: bool) -> bytes:
         (
             b'{"type":"event","event":"snapshot","strategy":',
             orjson.dumps(snapshot.strategy),
-            b',"seq":%d,"resync":%s,"snapshot":'
-            % (snapshot.seq, b"true" if resync else b"false"),
+            b',"seq":%d,"resync":%s,"snapshot":' % (snapshot.seq, b"true" if resync else b"false"),
             snapshot.payload,
             b"}\n",
         )
@@ -119,27 +118,32 @@ def snapshot_line(snapshot: Snapshot, *, resync: bool) -> bytes:
 
 
 def notice_line(notice: Notice) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "event",
-            "event": notice.kind,
-            "strategy": notice.strategy,
-            "ts": iso_time(notice.ts),
-            "data": notice.data,
-        }
-    ) + b"\n"
+    return (
+        orjson.dumps(
+            {
+                "type": "event",
+                "event": notice.kind,
+                "strategy": notice.strategy,
+                "ts": iso_time(notice.ts),
+                "data": notice.data,
+            }
+        )
+        + b"\n"
+    )
 
 
 def heartbeat_line(seqs: dict[str, int]) -> bytes:
-    return orjson.dumps(
-        {"type": "event", "event": "heartbeat", "time": wall_time(), "seq": seqs}
-    ) + b"\n"
+    return (
+        orjson.dumps({"type": "event", "event": "heartbeat", "time": wall_time(), "seq": seqs})
+        + b"\n"
+    )
 
 
 def bye_line(reason: str, message: str) -> bytes:
-    return orjson.dumps(
-        {"type": "event", "event": "bye", "reason": reason, "message": message}
-    ) + b"\n"
+    return (
+        orjson.dumps({"type": "event", "event": "bye", "reason": reason, "message": message})
+        + b"\n"
+    )
 
 
 def wall_time() -> str:

@@ -23,6 +23,7 @@ import socket
 import struct
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,7 +353,8 @@ class _Connection:
         self._sender: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self._taken = 0  # items taken off `sub`, for ping ordering
-        self._pings: list[tuple[int, bytes]] = []
+        # Replies waiting for queued events to be sent first: (items to take, line).
+        self._deferred: deque[tuple[int, bytes]] = deque()
         self._held: list[bytes] | None = None  # command events held behind their reply
         self._commands: set[str] = set()  # command ids this connection started
         self._written = 0
@@ -492,6 +494,8 @@ class _Connection:
                 line = await reader.readline()
             except ValueError:
                 self.server.counters["too_large"] += 1
+                while self._deferred:
+                    self.write(self._deferred.popleft()[1])
                 self.write(
                     error_line(
                         None, ErrorCode.TOO_LARGE, f"line over {MAX_LINE_BYTES} bytes; closing"
@@ -522,19 +526,37 @@ class _Connection:
             if asyncio.iscoroutine(reply):
                 reply = await reply
             if reply:
-                self.write(reply)
+                self._reply(reply, after_queued=op == "ping")
         except FrameError as exc:
             self.server.counters["errors"] += 1
-            self.write(error_line(exc.request_id, exc.code, exc.message))
+            self._reply(error_line(exc.request_id, exc.code, exc.message))
         except _RequestError as exc:
             self.server.counters["errors"] += 1
-            self.write(error_line(request_id, exc.code, exc.message))
+            self._reply(error_line(request_id, exc.code, exc.message))
         except CommandRejected as exc:
-            self.write(error_line(request_id, exc.code, exc.message))
+            self._reply(error_line(request_id, exc.code, exc.message))
         except Exception:
             self.server.counters["errors"] += 1
             log.exception("request from %r failed", self)
-            self.write(error_line(request_id, ErrorCode.INTERNAL, "internal error; see the log"))
+            self._reply(error_line(request_id, ErrorCode.INTERNAL, "internal error; see the log"))
+
+    def _reply(self, data: bytes, *, after_queued: bool = False) -> None:
+        """Write a reply, keeping replies in request order.
+
+        With ``after_queued`` (ping), the reply waits until the sender has taken every
+        item queued for this connection now; any reply after a waiting one waits too.
+        """
+        due = -1
+        if after_queued and self.sub is not None:
+            queued = self.sub.qsize()
+            if queued:
+                due = self._taken + queued
+        if self._deferred:
+            due = max(due, self._deferred[-1][0])
+        if due < 0:
+            self.write(data)
+        else:
+            self._deferred.append((due, data))
 
     def _state(self, message: dict[str, Any], *, optional: bool = False) -> DashboardState | None:
         registry = self.server.target.registry
@@ -590,28 +612,31 @@ class _Connection:
             )
         )
 
-    def _op_ping(self, request_id: Any, message: dict[str, Any]) -> bytes | None:
-        seqs = {s.strategy_id: s.seq for s in self.server.target.registry.states()}
-        reply = response_line(
-            request_id,
-            {"time": wall_time(), "uptime": round(self.server.uptime(), 3), "seq": seqs},
-        )
-        queued = self.sub.qsize() if self.sub is not None else 0
-        if queued == 0:
-            # Everything taken off the queue is already written (the sender takes and
-            # writes in one step), so earlier held pings and this one can go now.
-            earlier = [line for _, line in self._pings]
-            self._pings.clear()
-            return b"".join((*earlier, reply))
-        # Events already queued for this client go first: the sender releases the reply
-        # once it has taken them.
-        self._pings.append((self._taken + queued, reply))
-        return None
+    def _op_ping(self, request_id: Any, message: dict[str, Any]) -> bytes:
+        states = self.server.target.registry.states()
+        result: dict[str, Any] = {
+            "time": wall_time(),
+            "uptime": round(self.server.uptime(), 3),
+            "seq": {s.strategy_id: s.seq for s in states},
+            "clock": {
+                s.strategy_id: s.snapshot().doc["clock"]
+                for s in states
+                if "clock" in s.snapshot().doc
+            },
+        }
+        # ping is a command too: the target may audit it (never awaited, never fatal)
+        audit = getattr(self.server.target, "audit", None)
+        if callable(audit):
+            try:
+                audit("ping", message.get("strategy"), {}, self.peer, result)
+            except Exception:
+                log.exception("auditing a ping from %r failed", self)
+        return response_line(request_id, result)
 
     def _op_subscribe(self, request_id: Any, message: dict[str, Any]) -> bytes:
         mode = message.get("mode", "patch")
         if mode not in ("patch", "full"):
-            raise _RequestError(ErrorCode.BAD_REQUEST, "'mode' must be \"patch\" or \"full\"")
+            raise _RequestError(ErrorCode.BAD_REQUEST, '\'mode\' must be "patch" or "full"')
         rate = message.get("max_rate")
         if rate is not None and (
             isinstance(rate, bool)
@@ -666,9 +691,7 @@ class _Connection:
         assert state is not None
         position = message.get("position")
         if not isinstance(position, str) or not position:
-            raise _RequestError(
-                ErrorCode.BAD_REQUEST, "'position' must be a non-empty position id"
-            )
+            raise _RequestError(ErrorCode.BAD_REQUEST, "'position' must be a non-empty position id")
         reason = message.get("reason", "operator")
         key = message.get("idempotency_key")
         if not isinstance(reason, str) or not reason:
@@ -702,11 +725,11 @@ class _Connection:
             }
             if ticket.outcome is not None:
                 result["outcome"] = jsonable(dict(ticket.outcome))
-            self.write(response_line(request_id, result))
+            self._reply(response_line(request_id, result))
         finally:
             self._held = None
             for line in held:
-                self.write(line)
+                self._reply(line)
         return b""
 
     # -- events --
@@ -732,13 +755,20 @@ class _Connection:
                     items.append(sub.get_nowait())
                 if self.closing:
                     return
-                self._taken += len(items)
                 now = loop.time()
                 out.clear()
+                deferred = self._deferred
                 for item in items:
+                    while deferred and deferred[0][0] <= self._taken:
+                        out.append(deferred.popleft()[1])
+                    self._taken += 1
                     self._render(item, out, now)
-                if self._pings:
-                    self._release_pings(out, sub.qsize() == 0)
+                if deferred:
+                    # Taken everything queued (an overflow may have shrunk the queue, so
+                    # a due count can exceed what was left): release what is due.
+                    drained = not sub.qsize()
+                    while deferred and (drained or deferred[0][0] <= self._taken):
+                        out.append(deferred.popleft()[1])
                 if out:
                     self.write(b"".join(out))
                 if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
@@ -834,12 +864,3 @@ class _Connection:
             self._sent(feed, pending, now)
         if out:
             self.write(b"".join(out))
-
-    def _release_pings(self, out: list[bytes], drained: bool) -> None:
-        keep = []
-        for due, reply in self._pings:
-            if drained or self._taken >= due:
-                out.append(reply)
-            else:
-                keep.append((due, reply))
-        self._pings = keep

@@ -41,6 +41,14 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 class Tx:
     """Edits staged inside one transaction; nothing is visible until it commits.
 
@@ -267,6 +275,58 @@ class DashboardState:
         """The latest snapshot once any transaction in progress has finished."""
         async with self._lock:
             return self._snapshot
+
+    async def load(self, doc: Mapping[str, Any], seq: int, *, reason: str = "load") -> Change:
+        """Make ``doc`` the whole document at ``seq`` (a stored snapshot being replayed).
+
+        A replay must serve the seqs that were stored, and those jump (only some versions
+        were written), so this bypasses the +1 rule of transactions: ``seq`` must only be
+        greater than the current one. ``doc["seq"]`` is set to ``seq``; ``ts`` is kept
+        from ``doc`` when present (the time the stored version was committed). The
+        published :class:`Change` has ``prev`` = the old seq and the merge patch from the
+        old document to the new one, so subscribers apply it like any other change.
+
+        Raises:
+            ValueError: ``seq`` is not above the current seq, or ``doc`` names another
+                strategy.
+        """
+        if type(seq) is not int or seq <= self._snapshot.seq:
+            raise ValueError(f"load needs a seq above {self._snapshot.seq}, got {seq!r}")
+        named = doc.get("strategy", self.strategy_id)
+        if named != self.strategy_id:
+            raise ValueError(f"document of strategy {named!r} loaded into {self.strategy_id!r}")
+        async with self._lock:
+            base = self._snapshot
+            stamp = doc.get("ts")
+            when = _parse_iso(stamp) if isinstance(stamp, str) else None
+            if when is None:  # no readable ts: stamp the load time instead
+                when = self.now()
+                stamp = iso_utc(when)
+            # seq and ts keep their places in the document, so a stored payload loaded
+            # unchanged re-encodes to the same bytes.
+            new = freeze_dict({**doc, "seq": seq, "ts": stamp})
+            patch = merge_patch_diff(base.doc, new)
+            patch["seq"] = seq
+            patch["ts"] = new["ts"]
+            try:
+                patch_bytes = orjson.dumps(patch)
+            except TypeError as exc:
+                raise TypeError(f"loaded document holds a value JSON cannot: {exc}") from exc
+            snapshot = Snapshot(self.strategy_id, seq, when, new)
+            self._snapshot = snapshot
+            change = Change(
+                strategy=self.strategy_id,
+                seq=seq,
+                prev=base.seq,
+                ts=when,
+                patch=patch,
+                patch_bytes=patch_bytes,
+                snapshot=snapshot,
+                reason=reason,
+            )
+            if self.bus is not None:
+                self.bus.publish(change)
+            return change
 
     def transaction(self, reason: str = "update") -> _Transaction:
         """An async context manager yielding a :class:`Tx`; commits on clean exit,

@@ -135,6 +135,32 @@ class StrategyControl:
         task.add_done_callback(self._tasks.discard)
         return command.ticket(duplicate=False)
 
+    def audit(
+        self,
+        op: str,
+        strategy: str | None,
+        args: Mapping[str, Any],
+        peer: Peer,
+        outcome: Mapping[str, Any],
+    ) -> None:
+        """Record a command the server answered itself (``ping``) in the audit table."""
+        now = self._now()
+        self._store.record_command(
+            CommandRecord(
+                id=f"c-{uuid.uuid4().hex[:12]}",
+                strategy=strategy or ",".join(self._strategies),
+                ts=now,
+                op=op,
+                args_json=orjson.dumps(dict(args)).decode(),
+                peer_uid=peer.uid,
+                peer_pid=peer.pid,
+                idempotency_key=None,
+                status="completed",
+                outcome_json=orjson.dumps(dict(outcome)).decode(),
+                completed_at=now,
+            )
+        )
+
     async def drain(self) -> None:
         """Wait for commands in flight, so a clean shutdown audits every outcome."""
         if self._tasks:

@@ -36,6 +36,7 @@ from strategy.store import Store
 
 __all__ = [
     "RunOptions",
+    "StrategyProcess",
     "default_db_path",
     "format_summary",
     "load_run_file",
@@ -126,7 +127,7 @@ def _start_time(options: RunOptions, feed: MarketFeed, resumed: datetime | None)
     return feed.default_start()
 
 
-class _Run:
+class StrategyProcess:
     """One process's parts, built and torn down in order."""
 
     def __init__(self, options: RunOptions) -> None:
@@ -242,7 +243,7 @@ async def run(options: RunOptions, stop_event: asyncio.Event | None = None) -> d
     Returns the strategy's summary (positions, funding collected, fees, net PnL, max
     drawdown), with why it stopped under ``"stopped_by"``.
     """
-    parts = _Run(options)
+    parts = StrategyProcess(options)
     if stop_event is not None:
         parts.stop_event = stop_event
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ipc import Client, ConnectionLost, Subscription
 
-__all__ = ["LiveSource", "Link"]
+__all__ = ["Link", "LiveSource"]
 
 
 class Link:

@@ -56,7 +56,12 @@ async def _run(path: Path, subscribers: int) -> dict[str, Any]:
     server = SocketServer(target, path)
     await server.start()
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.ipc._load_client", str(path), str(subscribers), "--times",
+        sys.executable,
+        "-m",
+        "tests.ipc._load_client",
+        str(path),
+        str(subscribers),
+        "--times",
         cwd=REPO_ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,

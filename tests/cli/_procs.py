@@ -67,6 +67,7 @@ class Strategy:
         strategy_id: str | None = None,
         db: Path | None = None,
         default_socket: bool = False,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.root = root
         self.env = dict(env)
@@ -76,6 +77,7 @@ class Strategy:
         self.db = db or root / "dash.db"
         self.log = root / f"run-{uuid.uuid4().hex[:6]}.log"
         self.default_socket = default_socket  # let `dash run` pick its path; we expect `socket`
+        self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Strategy:
@@ -83,6 +85,7 @@ class Strategy:
         command += ["--log-level", "WARNING"]
         if not self.default_socket:
             command += ["--socket", str(self.socket)]
+        command += self.extra
         if self.strategy_id:
             command += ["--strategy-id", self.strategy_id]
         with open(self.log, "ab") as log:
@@ -196,7 +199,9 @@ class Tmux:
         self._tmux("resize-window", "-t", self.session, "-x", str(width), "-y", str(height))
 
     def size(self) -> tuple[int, int]:
-        out = self._tmux("display-message", "-p", "-t", self.session, "#{pane_width} #{pane_height}")
+        out = self._tmux(
+            "display-message", "-p", "-t", self.session, "#{pane_width} #{pane_height}"
+        )
         w, h = out.split()
         return int(w), int(h)
 

@@ -24,7 +24,11 @@ class _Target:
     def __init__(self) -> None:
         self.bus = EventBus()
         self.registry = StateRegistry(
-            [DashboardState("funding-arb", mode="paper", bus=self.bus, now=lambda: datetime.now(UTC))]
+            [
+                DashboardState(
+                    "funding-arb", mode="paper", bus=self.bus, now=lambda: datetime.now(UTC)
+                )
+            ]
         )
         self.read_only = False
 

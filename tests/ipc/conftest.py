@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,48 +33,46 @@ class RawConn:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def line(self, timeout: float = 3.0) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.reader.readline(), timeout)
+    async def line(self, timeout_s: float = 3.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.reader.readline(), timeout_s)
         assert raw.endswith(b"\n"), f"connection closed (got {raw[:80]!r})"
         message: dict[str, Any] = json.loads(raw)
         return message
 
     async def until(
-        self, match: Callable[[dict[str, Any]], bool], timeout: float = 3.0
+        self, match: Callable[[dict[str, Any]], bool], timeout_s: float = 3.0
     ) -> dict[str, Any]:
         async def scan() -> dict[str, Any]:
             while True:
-                message = await self.line(timeout)
+                message = await self.line(timeout_s)
                 if match(message):
                     return message
 
-        return await asyncio.wait_for(scan(), timeout)
+        return await asyncio.wait_for(scan(), timeout_s)
 
-    async def response(self, request_id: Any, timeout: float = 3.0) -> dict[str, Any]:
+    async def response(self, request_id: Any, timeout_s: float = 3.0) -> dict[str, Any]:
         return await self.until(
-            lambda m: m.get("type") == "response" and m.get("id") == request_id, timeout
+            lambda m: m.get("type") == "response" and m.get("id") == request_id, timeout_s
         )
 
     async def request(self, request_id: Any, op: str, **args: Any) -> dict[str, Any]:
         await self.send({"id": request_id, "op": op, **args})
         return await self.response(request_id)
 
-    async def at_eof(self, timeout: float = 3.0) -> bool:
+    async def at_eof(self, timeout_s: float = 3.0) -> bool:
         """Read (and discard) until EOF; True if the server closed the connection."""
 
         async def drain() -> None:
             while await self.reader.read(65536):
                 pass
 
-        await asyncio.wait_for(drain(), timeout)
+        await asyncio.wait_for(drain(), timeout_s)
         return True
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 class SilentPeer:

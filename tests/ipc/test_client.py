@@ -97,8 +97,14 @@ def _line(message: dict[str, Any]) -> bytes:
     return json.dumps(message).encode() + b"\n"
 
 
-HELLO = {"type": "hello", "protocol": 1, "server": "scripted", "session": "s-1",
-         "strategies": ["x"], "limits": {"heartbeat_s": 0.2}}
+HELLO = {
+    "type": "hello",
+    "protocol": 1,
+    "server": "scripted",
+    "session": "s-1",
+    "strategies": ["x"],
+    "limits": {"heartbeat_s": 0.2},
+}
 
 
 async def test_request_timeout(scripted: ScriptedServer) -> None:
@@ -129,20 +135,58 @@ async def test_subscription_detects_a_gap_and_resubscribes(scripted: ScriptedSer
         while line := await reader.readline():
             request = json.loads(line)
             subscribes.append(request)
-            writer.write(_line({"type": "response", "id": request["id"], "ok": True,
-                                "result": {}}))
+            writer.write(_line({"type": "response", "id": request["id"], "ok": True, "result": {}}))
             if len(subscribes) == 1:
-                writer.write(_line({"type": "event", "event": "snapshot", "strategy": "x",
-                                    "seq": 1, "resync": False, "snapshot": {"a": 1}}))
-                writer.write(_line({"type": "event", "event": "patch", "strategy": "x",
-                                    "seq": 2, "prev": 1, "patch": {"b": 2}}))
+                writer.write(
+                    _line(
+                        {
+                            "type": "event",
+                            "event": "snapshot",
+                            "strategy": "x",
+                            "seq": 1,
+                            "resync": False,
+                            "snapshot": {"a": 1},
+                        }
+                    )
+                )
+                writer.write(
+                    _line(
+                        {
+                            "type": "event",
+                            "event": "patch",
+                            "strategy": "x",
+                            "seq": 2,
+                            "prev": 1,
+                            "patch": {"b": 2},
+                        }
+                    )
+                )
                 # seq 3 is lost: a gap the client must notice.
-                writer.write(_line({"type": "event", "event": "patch", "strategy": "x",
-                                    "seq": 4, "prev": 3, "patch": {"c": 4}}))
+                writer.write(
+                    _line(
+                        {
+                            "type": "event",
+                            "event": "patch",
+                            "strategy": "x",
+                            "seq": 4,
+                            "prev": 3,
+                            "patch": {"c": 4},
+                        }
+                    )
+                )
             else:
-                writer.write(_line({"type": "event", "event": "snapshot", "strategy": "x",
-                                    "seq": 4, "resync": False,
-                                    "snapshot": {"a": 1, "b": 2, "c": 4, "d": 3}}))
+                writer.write(
+                    _line(
+                        {
+                            "type": "event",
+                            "event": "snapshot",
+                            "strategy": "x",
+                            "seq": 4,
+                            "resync": False,
+                            "snapshot": {"a": 1, "b": 2, "c": 4, "d": 3},
+                        }
+                    )
+                )
 
     path = await scripted(gappy)
     sub = Subscription(path, reconnect=False)
@@ -164,8 +208,9 @@ async def test_silence_means_a_dead_server(scripted: ScriptedServer) -> None:
     async def hangs(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(_line(HELLO))
         line = await reader.readline()
-        writer.write(_line({"type": "response", "id": json.loads(line)["id"], "ok": True,
-                            "result": {}}))
+        writer.write(
+            _line({"type": "response", "id": json.loads(line)["id"], "ok": True, "result": {}})
+        )
         await reader.read()
 
     path = await scripted(hangs)
@@ -277,8 +322,9 @@ async def test_blocking_close_waits_for_the_command_event(
         with BlockingClient(server.path, timeout=3) as client:
             ticket = client.request("close_position", position="p-0010")
             event = client.wait_event(
-                lambda e: e.get("event") == "command"
-                and e["data"]["command_id"] == ticket["command_id"]
+                lambda e: (
+                    e.get("event") == "command" and e["data"]["command_id"] == ticket["command_id"]
+                )
             )
             return ticket, event
 

@@ -29,10 +29,14 @@ LINES_PER_EXAMPLE = (10, 20)
 CODES = {str(code) for code in ErrorCode}
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False,
-    allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 requests = st.fixed_dictionaries(
@@ -139,7 +143,7 @@ def _exchange(path: Path, batch: list[bytes]) -> list[dict[str, Any]]:
         reader = sock.makefile("rb")
         assert json.loads(reader.readline())["type"] == "hello"
         sock.sendall(b"".join(line + b"\n" for line in batch) + b'{"id":"end","op":"ping"}\n')
-        replies = []
+        replies: list[dict[str, Any]] = []
         while True:
             message = json.loads(reader.readline())
             if message.get("type") != "response":

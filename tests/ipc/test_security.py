@@ -90,7 +90,7 @@ async def test_default_location_modes(
 
 
 def _inet_inodes() -> set[str]:
-    inodes = set()
+    inodes: set[str] = set()
     for table in ("tcp", "tcp6", "udp", "udp6"):
         try:
             lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]

@@ -183,9 +183,7 @@ async def test_ping_reply_follows_queued_events(raw: RawConn, target: StrategyDo
 
 async def test_pipelined_requests_get_replies_in_order(raw: RawConn) -> None:
     ops = ["ping", "strategies", "hello", "snapshot", "nope"] * 10
-    batch = b"".join(
-        json.dumps({"id": i, "op": op}).encode() + b"\n" for i, op in enumerate(ops)
-    )
+    batch = b"".join(json.dumps({"id": i, "op": op}).encode() + b"\n" for i, op in enumerate(ops))
     await raw.send(batch)
     for i, op in enumerate(ops):
         reply = await raw.line()
@@ -262,8 +260,13 @@ async def test_close_position_accepted_then_completed_then_patch(
     await raw.request(1, "subscribe")
     await raw.line()
     await raw.send(
-        {"id": 2, "op": "close_position", "position": "p-0003", "reason": "manual",
-         "idempotency_key": "k-1"}
+        {
+            "id": 2,
+            "op": "close_position",
+            "position": "p-0003",
+            "reason": "manual",
+            "idempotency_key": "k-1",
+        }
     )
     reply = await raw.response(2)
     assert reply["result"] == {
@@ -329,11 +332,14 @@ async def test_close_position_errors(raw: RawConn, target: StrategyDouble) -> No
     missing = await raw.request(1, "close_position", position="p-9999")
     assert missing["error"]["code"] == "not_found"
     assert "p-9999" in missing["error"]["message"]
-    for request_id, args in enumerate(
-        [{}, {"position": ""}, {"position": 5}, {"position": "p-0001", "reason": 3},
-         {"position": "p-0001", "idempotency_key": ""}],
-        start=10,
-    ):
+    bad_args: list[dict[str, Any]] = [
+        {},
+        {"position": ""},
+        {"position": 5},
+        {"position": "p-0001", "reason": 3},
+        {"position": "p-0001", "idempotency_key": ""},
+    ]
+    for request_id, args in enumerate(bad_args, start=10):
         reply = await raw.request(request_id, "close_position", **args)
         assert reply["error"]["code"] == "bad_request", args
     await raw.request(20, "close_position", position="p-0004", idempotency_key="shared")
@@ -474,9 +480,7 @@ def _ping_once(path: Path) -> dict[str, Any]:
         return reply
 
 
-async def test_stop_says_bye_and_removes_the_socket(
-    server: SocketServer, raw: RawConn
-) -> None:
+async def test_stop_says_bye_and_removes_the_socket(server: SocketServer, raw: RawConn) -> None:
     await raw.request(1, "subscribe")
     await raw.line()
     await server.stop()
@@ -500,3 +504,45 @@ async def test_states_are_served_live_from_the_registry(
     reply = await raw.request(1, "snapshot", strategy="second")
     assert reply["result"]["seq"] == 1
     assert len(reply["result"]["snapshot"]["positions"]) == 3
+
+
+async def test_replies_keep_request_order_behind_a_waiting_ping(
+    raw: RawConn, target: StrategyDouble
+) -> None:
+    state = target.registry[STRATEGY]
+    await raw.request(1, "subscribe")
+    await raw.line()
+    # The requests reach the socket, then 20 changes are queued before the server (on
+    # this same loop) gets to run: the ping must wait for them, the rest for the ping.
+    raw.writer.write(
+        b'{"id":"p","op":"ping"}\n{"id":"s","op":"strategies"}\n{"id":"x","op":"nope"}\n'
+    )
+    for n in range(20):
+        await tick(state, n, 50)
+    order = []
+    while len(order) < 23:
+        message = await raw.line()
+        order.append(message.get("id") if message["type"] == "response" else message["seq"])
+    assert order == [*range(2, 22), "p", "s", "x"]
+
+
+async def test_a_ping_handled_with_events_queued_waits_for_them(
+    server: SocketServer, raw: RawConn, target: StrategyDouble
+) -> None:
+    """White-box timing: the requests are handled while the changes are still queued
+    (no await in between lets the sender run), so the ping's reply must be held back."""
+    state = target.registry[STRATEGY]
+    await raw.request(1, "subscribe")
+    await raw.line()
+    (conn,) = server._conns
+    for n in range(20):
+        await tick(state, n, 50)
+    assert conn.sub is not None and conn.sub.qsize() == 20
+    await conn._handle(b'{"id":"p","op":"ping"}\n')
+    await conn._handle(b'{"id":"s","op":"strategies"}\n')
+    await conn._handle(b'{"id":"x","op":"nope"}\n')
+    order = []
+    while len(order) < 23:
+        message = await raw.line()
+        order.append(message.get("id") if message["type"] == "response" else message["seq"])
+    assert order == [*range(2, 22), "p", "s", "x"]

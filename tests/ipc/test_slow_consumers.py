@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ipc import SocketServer, WRITE_HIGH_WATER
+from ipc import WRITE_HIGH_WATER, SocketServer
 from tests.conftest import REPO_ROOT
 from tests.ipc._double import STRATEGY, StrategyDouble, tick
 from tests.ipc.conftest import ServerFactory, SilentPeer
@@ -53,7 +53,11 @@ async def test_stalled_clients_are_contained(
     for peer in silent:
         peer.send({"id": 1, "op": "subscribe"})
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.ipc._load_client", str(server.path), str(READERS),
+        sys.executable,
+        "-m",
+        "tests.ipc._load_client",
+        str(server.path),
+        str(READERS),
         cwd=REPO_ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -106,9 +110,11 @@ async def test_stalled_clients_are_contained(
     assert rss_peak - rss_before < 64 * 1024 * 1024, (rss_before, rss_peak)
     # The strategy's loop kept ticking on time.
     p99 = _p(lags, 0.99)
-    print(f"\nloop lag p50 {_p(lags, 0.5) * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms "
-          f"max {max(lags) * 1e3:.2f} ms; changes {n}; max buffer {max_buffer} B; "
-          f"rss +{(rss_peak - rss_before) / 2**20:.1f} MiB")
+    print(
+        f"\nloop lag p50 {_p(lags, 0.5) * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms "
+        f"max {max(lags) * 1e3:.2f} ms; changes {n}; max buffer {max_buffer} B; "
+        f"rss +{(rss_peak - rss_before) / 2**20:.1f} MiB"
+    )
     assert p99 < 0.025, p99
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -26,7 +27,7 @@ async def test_idle_subscriber_gets_heartbeats(make_server: ServerFactory) -> No
     server = await make_server(heartbeat_s=0.2)
     conn, first = await _subscribed(server.path)
     started = time.monotonic()
-    beats = [await conn.line(timeout=1.0) for _ in range(3)]
+    beats = [await conn.line(timeout_s=1.0) for _ in range(3)]
     elapsed = time.monotonic() - started
     assert [b["event"] for b in beats] == ["heartbeat"] * 3
     assert beats[0]["seq"] == {STRATEGY: first["seq"]}
@@ -68,7 +69,7 @@ async def test_max_rate_coalesces_patches(
 
     async def read() -> None:
         while True:
-            event = await conn.line(timeout=2.0)
+            event = await conn.line(timeout_s=2.0)
             received.append((time.monotonic(), event))
             if event["seq"] == final_seq:
                 return
@@ -91,7 +92,7 @@ async def test_max_rate_coalesces_patches(
     assert doc == state.snapshot().to_dict()
     assert len(received) <= 6  # 5/s over ~0.8 s, not 30
     times = [t for t, _ in received]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap > 0.15 for gap in gaps), gaps
     await conn.close()
 
@@ -104,7 +105,7 @@ async def test_full_mode_with_max_rate_sends_the_latest(
     conn, _ = await _subscribed(server.path, mode="full", max_rate=4)
     for n in range(10):
         await tick(state, n, 50)
-    event = await conn.line(timeout=1.0)
+    event = await conn.line(timeout_s=1.0)
     assert event["event"] == "snapshot" and event["seq"] == state.seq
     assert event["snapshot"] == state.snapshot().to_dict()
     await conn.close()
@@ -187,7 +188,7 @@ async def test_a_stalled_reader_gets_bye_and_is_dropped(
 async def _read_all(conn: RawConn) -> list[dict[str, Any]]:
     import json
 
-    lines = []
+    lines: list[dict[str, Any]] = []
     while True:
         raw = await conn.reader.readline()
         if not raw:

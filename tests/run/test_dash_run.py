@@ -131,6 +131,34 @@ def test_sigterm_stops_cleanly(short_tmp: Path) -> None:
     assert "net_pnl" in log.read_text()
 
 
+def listening_tcp_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            for line in fh.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    return inodes
+
+
+def test_nothing_listens_on_tcp(short_tmp: Path) -> None:
+    db, sock, log = short_tmp / "d.db", short_tmp / "s.sock", short_tmp / "run.log"
+    proc = start_run(db, sock, "--speed", "3600", log=log)
+    try:
+        wait_for_socket(sock, proc)
+        fds = Path(f"/proc/{proc.pid}/fd")
+        sockets = {
+            os.readlink(fd)[len("socket:["):-1]
+            for fd in fds.iterdir()
+            if os.readlink(fd).startswith("socket:[")
+        }
+        assert sockets, "the process should hold its Unix socket"
+        assert not sockets & listening_tcp_inodes()
+    finally:
+        assert stop(proc) == 0
+
+
 def test_second_instance_on_a_live_socket_refuses(short_tmp: Path) -> None:
     db, sock, log = short_tmp / "d.db", short_tmp / "s.sock", short_tmp / "run.log"
     first = start_run(db, sock, "--speed", "3600", log=log)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -20,48 +20,31 @@ from tui.view import (
     money,
     parse_time,
     percent,
+    price,
     quantity,
     risk_cell,
+    section,
     short_time,
     sign_style,
 )
 
-__all__ = ["PositionDetailView"]
+__all__ = ["PositionDetailView", "risk_reasons"]
 
-# Funding payments listed (newest first); the rest are summed up in the leg totals.
-_PAYMENTS_SHOWN = 4
-# Columns before the sparklines: "Spread     17.75% entry 12.91%".
-_LABEL_WIDTH = 31
+# Funding payments listed (newest first); the leg totals include every one.
+PAYMENTS_SHOWN: Final = 4
+# From this width the legs are a table with a column per figure.
+_WIDE: Final = 60
+# Cells before a sparkline: "Spread   23.64% ".
+_LABEL: Final = 16
 
 
 def _signed(value: Any) -> Text:
     return Text(money(value, signed=True), style=sign_style(value))
 
 
-def _leg_table(doc: Mapping[str, Any]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, expand=False)
-    for name, justify in (
-        ("Leg", "left"),
-        ("Venue", "left"),
-        ("Entry", "right"),
-        ("Mark", "right"),
-        ("PnL", "right"),
-        ("Funding", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for side in ("long", "short"):
-        leg = doc.get(side)
-        leg = leg if isinstance(leg, Mapping) else {}
-        venue = leg.get("venue")
-        table.add_row(
-            side,
-            venue if isinstance(venue, str) else MISSING,
-            quantity(leg.get("entry_price")),
-            quantity(leg.get("mark")),
-            _signed(leg.get("pnl")),
-            _signed(leg.get("funding")),
-        )
-    return table
+def risk_reasons(doc: Mapping[str, Any]) -> list[str]:
+    reasons = section(doc, "risk").get("reasons")
+    return [str(r) for r in reasons] if isinstance(reasons, list) else []
 
 
 class PositionDetailView:
@@ -92,97 +75,138 @@ class PositionDetailView:
             gone = "No position selected." if self.pid is None else f"{self.pid} is closed."
             yield Text(gone, style="dim")
             return
-        yield Group(*self._parts(doc, options.max_width))
+        yield from self.parts(doc, options.max_width)
 
-    def _parts(self, doc: Mapping[str, Any], width: int) -> list[RenderableType]:
-        pnl = doc.get("pnl") if isinstance(doc.get("pnl"), Mapping) else {}
+    def parts(self, doc: Mapping[str, Any], width: int) -> list[RenderableType]:
+        wide = width >= _WIDE
         risk = risk_cell(doc)
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(str(doc.get("symbol", MISSING)), "bold")
-        head.append(f"  {self.pid}", "dim")
         head.append(f"  qty {quantity(doc.get('qty'))}")
-        head.append(f"  opened {short_time(doc.get('opened_at'))}")
+        head.append(f"  opened {short_time(doc.get('opened_at'))}", "dim")
         head.append("  risk ")
         head.append(risk.text, risk.style)
-        parts: list[RenderableType] = [head, _leg_table(doc)]
-
-        breakdown = Text(no_wrap=True, overflow="ellipsis")
-        breakdown.append("PnL ", "dim")
-        breakdown.append_text(_signed(pnl.get("legs")))
-        breakdown.append(" legs + ", "dim")
-        breakdown.append_text(_signed(pnl.get("funding")))
-        breakdown.append(" funding − ", "dim")
-        breakdown.append(money(pnl.get("fees")))
-        breakdown.append(" fees = ", "dim")
-        net = pnl.get("net")
-        breakdown.append(money(net, signed=True), "bold " + sign_style(net))
-        parts.append(breakdown)
-
-        trace = self.trace
-        spark_width = max(width - _LABEL_WIDTH - 1, 0)
-        spread = Text(no_wrap=True)
-        spread.append("Spread ", "dim")
-        spread.append(percent(doc.get("spread_apr")).rjust(10))
-        spread.append(f" entry {percent(doc.get('entry_spread_apr'))}", "dim")
-        net_line = Text(no_wrap=True)
-        net_line.append("Net    ", "dim")
-        net_line.append(money(net, signed=True).rjust(10), sign_style(net))
-        for line, values, style in (
-            (spread, trace.spread if trace else (), "cyan"),
-            (net_line, trace.net if trace else (), "green" if sign_style(net) != "red" else "red"),
-        ):
-            line.truncate(_LABEL_WIDTH, pad=True)
-            if spark_width:
-                line.append(" ")
-                line.append_text(Text(spark(list(values), spark_width), style=style))
-            parts.append(line)
-
-        other = Text(no_wrap=True, overflow="ellipsis")
-        other.append("Erosion ", "dim")
-        other.append(percent(doc.get("erosion"), 1))
-        other.append("  Divergence ", "dim")
-        other.append(f"{bps(doc.get('divergence_bps'))} bps")
-        parts.append(other)
+        parts: list[RenderableType] = [head]
+        parts.extend([_leg_table(doc)] if wide else _leg_lines(doc))
+        parts.append(self._breakdown(doc, wide))
+        parts.extend(self._series(doc, width))
+        drift = Text(no_wrap=True, overflow="ellipsis")
+        drift.append("Entry ", "dim")
+        drift.append(percent(doc.get("entry_spread_apr")))
+        drift.append("  erosion ", "dim")
+        drift.append(percent(doc.get("erosion"), 1))
+        drift.append("  div ", "dim")
+        drift.append(f"{bps(doc.get('divergence_bps'))} bps")
+        parts.append(drift)
         parts.append(self._next_funding(doc))
-        parts.extend(self._payments(doc))
+        parts.extend(self._payments(doc, wide))
         reasons = risk_reasons(doc)
         if reasons:
             parts.append(Text(f"Risk: {', '.join(reasons)}", style=risk.style, overflow="fold"))
         return parts
 
+    def _breakdown(self, doc: Mapping[str, Any], wide: bool) -> Text:
+        pnl = section(doc, "pnl")
+        net = pnl.get("net")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (label, value, signed) in enumerate(
+            (
+                ("legs", pnl.get("legs"), True),
+                ("funding" if wide else "fund", pnl.get("funding"), True),
+                ("fees", pnl.get("fees"), False),
+            )
+        ):
+            text.append(("PnL " if i == 0 else " · ") if wide else ("" if i == 0 else " "), "dim")
+            text.append(f"{label} ", "dim")
+            text.append_text(_signed(value) if signed else Text(money(value)))
+        text.append(" = net " if wide else " net ", "dim")
+        text.append(money(net, signed=True), "bold " + sign_style(net))
+        return text
+
+    def _series(self, doc: Mapping[str, Any], width: int) -> list[Text]:
+        trace = self.trace
+        net = section(doc, "pnl").get("net")
+        bars = max(width - _LABEL, 0)
+        lines = []
+        for label, value, values, style in (
+            ("Spread", percent(doc.get("spread_apr")), trace.spread if trace else (), "cyan"),
+            (
+                "Net",
+                money(net, signed=True),
+                trace.net if trace else (),
+                "red" if sign_style(net) == "red" else "green",
+            ),
+        ):
+            line = Text(no_wrap=True)
+            line.append(f"{label:<6}", "dim")
+            line.append(f"{value:>9} ")
+            line.append(spark(list(values), bars), style)
+            lines.append(line)
+        return lines
+
     def _next_funding(self, doc: Mapping[str, Any]) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Next funding ", "dim")
-        times = doc.get("next_funding")
-        if not isinstance(times, Mapping) or not times:
-            text.append(MISSING)
-            return text
-        for i, (venue, when) in enumerate(times.items()):
+        text.append("Next funding", "dim")
+        times = section(doc, "next_funding")
+        if not times:
+            text.append(f" {MISSING}")
+        for venue, when in times.items():
             at = parse_time(when) if isinstance(when, str) else None
             left = None if at is None or self.now is None else (at - self.now).total_seconds()
-            text.append(("  " if i else "") + f"{venue} ")
+            text.append(f" {venue} ")
             text.append(countdown(left), "bold")
         return text
 
-    def _payments(self, doc: Mapping[str, Any]) -> list[RenderableType]:
-        title = Text("Funding payments", style="dim")
+    def _payments(self, doc: Mapping[str, Any], wide: bool) -> list[RenderableType]:
+        title = Text("Funding payments", style="dim", no_wrap=True, overflow="ellipsis")
+        if not wide:
+            for side in ("long", "short"):
+                title.append(f" {side} ", "dim")
+                title.append_text(_signed(section(doc, side).get("funding")))
         payments = list(self.trace.payments) if self.trace else []
         if not payments:
-            title.append(" none seen yet", style="dim italic")
+            title.append(" · none seen yet" if not wide else " (none seen yet)", "dim italic")
             return [title]
         lines: list[RenderableType] = [title]
-        for payment in reversed(payments[-_PAYMENTS_SHOWN:]):
+        for payment in reversed(payments[-PAYMENTS_SHOWN:]):
             line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(f"  {short_time(payment.time)} {payment.side:<5} {payment.venue:<8} ")
+            line.append(f" {short_time(payment.time)} {payment.side:<5} {payment.venue:<8} ")
             line.append_text(_signed(payment.amount))
             lines.append(line)
         return lines
 
 
-def risk_reasons(doc: Mapping[str, Any]) -> list[str]:
-    risk = doc.get("risk")
-    reasons = risk.get("reasons") if isinstance(risk, Mapping) else None
-    if not isinstance(reasons, list):
-        return []
-    return [str(r) for r in reasons]
+def _leg_table(doc: Mapping[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    table.add_column("Leg", no_wrap=True)
+    table.add_column("Venue", no_wrap=True)
+    for name in ("Entry", "Mark", "PnL", "Funding"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for side in ("long", "short"):
+        leg = section(doc, side)
+        venue = leg.get("venue")
+        table.add_row(
+            side,
+            venue if isinstance(venue, str) else MISSING,
+            price(leg.get("entry_price")),
+            price(leg.get("mark")),
+            _signed(leg.get("pnl")),
+            _signed(leg.get("funding")),
+        )
+    return table
 
+
+def _leg_lines(doc: Mapping[str, Any]) -> list[Text]:
+    """Narrow panes: ``long  bybit    1,406.66 → 1,563.10 +1,113.04`` (the legs' funding
+    heads the payments list instead)."""
+    lines = []
+    for side in ("long", "short"):
+        leg = section(doc, side)
+        venue = leg.get("venue")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"{side:<5} ", "bold")
+        line.append(f"{venue if isinstance(venue, str) else MISSING:<8} ")
+        line.append(f"{price(leg.get('entry_price'))} → {price(leg.get('mark'))} ")
+        line.append_text(_signed(leg.get("pnl")))
+        lines.append(line)
+    return lines

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
 from rich.text import Text
 
 from tui.view import MISSING, countdown, dec, parse_time, percent, sign_style
 
 __all__ = ["MarketsView"]
 
-# Below this width the per-interval rate column is left out (the APR says the same).
-_RATE_MIN_WIDTH = 52
+# From this width each venue line also shows the rate per funding interval.
+_RATE_WIDTH: Final = 44
 
 
 def _rate(value: Any) -> str:
@@ -25,7 +23,8 @@ def _rate(value: Any) -> str:
 
 
 class MarketsView:
-    """``markets`` as a table: a line per venue, then the best pair of the symbol.
+    """``markets`` by symbol: a line with the best pair and its spread, then a line per
+    venue (rate, APR, time to its next funding).
 
     Args:
         markets: the document's ``markets`` (symbol -> venue -> quote, plus ``best``).
@@ -40,43 +39,32 @@ class MarketsView:
         if not self.markets:
             yield Text("No market data yet.", style="dim")
             return
-        wide = options.max_width >= _RATE_MIN_WIDTH
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, expand=True)
-        table.add_column("Symbol", no_wrap=True, style="bold")
-        table.add_column("Venue", no_wrap=True)
-        if wide:
-            table.add_column("Rate", justify="right", no_wrap=True)
-        table.add_column("APR", justify="right", no_wrap=True)
-        table.add_column("Next", justify="right", no_wrap=True)
+        wide = options.max_width >= _RATE_WIDTH
         for symbol, venues in self.markets.items():
             if not isinstance(venues, Mapping):
                 continue
-            first = True
+            head = Text(no_wrap=True, overflow="ellipsis")
+            head.append(f"{symbol:<10}", "bold")
+            best = venues.get("best")
+            if isinstance(best, Mapping):
+                head.append("best ", "dim")
+                head.append(percent(best.get("spread_apr")), "bold")
+                head.append(f" L {best.get('long', '?')} S {best.get('short', '?')}")
+                days = best.get("days_to_break_even")
+                if days is not None and wide:
+                    head.append(f" BE {days}d", "dim")
+            yield head
             for venue, quote in venues.items():
                 if venue == "best" or not isinstance(quote, Mapping):
                     continue
                 apr = quote.get("apr")
-                cells: list[Text | str] = [symbol if first else "", venue]
+                line = Text(no_wrap=True, overflow="ellipsis")
+                line.append(f"  {venue:<11}")
                 if wide:
-                    cells.append(_rate(quote.get("rate")))
-                cells.append(Text(percent(apr), style=sign_style(apr)))
-                cells.append(self._countdown(quote.get("next_funding_time")))
-                table.add_row(*cells)
-                first = False
-            best = venues.get("best")
-            if isinstance(best, Mapping):
-                pair = Text(f"L {best.get('long', '?')} / S {best.get('short', '?')}", "italic")
-                cells = ["" if not first else symbol, Text("best", "bold")]
-                if wide:
-                    cells.append(pair)
-                    cells.append(Text(percent(best.get("spread_apr")), "bold"))
-                    days = best.get("days_to_break_even")
-                    cells.append(Text(f"BE {days}d" if days is not None else "", "dim"))
-                else:
-                    cells.append(Text(percent(best.get("spread_apr")), "bold"))
-                    cells.append(pair)
-                table.add_row(*cells, end_section=True)
-        yield table
+                    line.append(f"{_rate(quote.get('rate')):>10} ")
+                line.append(f"{percent(apr):>8}", sign_style(apr))
+                line.append(f" {self._countdown(quote.get('next_funding_time')):>6}")
+                yield line
 
     def _countdown(self, when: Any) -> str:
         at = parse_time(when) if isinstance(when, str) else None

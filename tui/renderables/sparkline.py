@@ -40,7 +40,9 @@ class Sparkline:
         style: the bars' style. Defaults to none.
     """
 
-    def __init__(self, values: Iterable[float], *, width: int | None = None, style: str = "") -> None:
+    def __init__(
+        self, values: Iterable[float], *, width: int | None = None, style: str = ""
+    ) -> None:
         self.values = list(values)
         self.width = width
         self.style = style

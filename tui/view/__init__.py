@@ -11,11 +11,13 @@ from tui.view._columns import (
     RISK_STYLES,
     Cell,
     Column,
+    fit_columns,
     next_funding_cell,
     next_funding_seconds,
     position_cells,
     risk_cell,
 )
+from tui.view._doc import market_time, section
 from tui.view._format import (
     MISSING,
     age,
@@ -25,6 +27,7 @@ from tui.view._format import (
     money,
     parse_time,
     percent,
+    price,
     quantity,
     short_time,
     sign_style,
@@ -56,6 +59,8 @@ __all__ = [
     "command_outcome",
     "countdown",
     "dec",
+    "fit_columns",
+    "market_time",
     "merge",
     "money",
     "next_funding_cell",
@@ -64,8 +69,10 @@ __all__ = [
     "parse_time",
     "percent",
     "position_cells",
+    "price",
     "quantity",
     "risk_cell",
+    "section",
     "short_time",
     "sign_style",
 ]

@@ -1,9 +1,9 @@
 """The positions table's columns, and one position document turned into its cells.
 
-The columns follow ``dash watch``: symbol, long and short venues, quantity, entry and
-current spread APR, erosion, divergence, funding collected, fees, net PnL, time to the
-next funding and the risk level. A cell is a plain value (text, style, sort key), so the
-table model can compare old and new cells without any terminal library.
+The columns and their order follow ``dash watch``: id, symbol, long/short venues,
+quantity, entry and current spread APR, erosion, divergence, funding collected, fees, net
+PnL, time to the next funding and the risk level. A cell is a plain value (text, style,
+sort key), so the table model can compare old and new cells without a terminal library.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
+from tui.view._doc import section
 from tui.view._format import (
     MISSING,
     bps,
@@ -31,6 +32,7 @@ __all__ = [
     "RISK_STYLES",
     "Cell",
     "Column",
+    "fit_columns",
     "next_funding_cell",
     "next_funding_seconds",
     "position_cells",
@@ -42,11 +44,15 @@ Justify = Literal["left", "right", "center"]
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A table column: ``key`` names it in cells and in the table widget."""
+    """A table column: ``key`` names it in cells and in the table widget; ``width`` is
+    its content width. ``priority`` 1 is never dropped; on a narrow terminal the column
+    with the largest priority goes first (the rightmost among equals), as in
+    ``dash watch``."""
 
     key: str
     label: str
     width: int
+    priority: int
     justify: Justify = "right"
 
 
@@ -61,27 +67,26 @@ class Cell:
 
 
 COLUMNS: Final[tuple[Column, ...]] = (
-    Column("symbol", "Symbol", 10, "left"),
-    Column("long", "Long", 8, "left"),
-    Column("short", "Short", 8, "left"),
-    Column("qty", "Qty", 9),
-    Column("entry_apr", "Entry APR", 9),
-    Column("apr", "APR", 8),
-    Column("erosion", "Erosion", 8),
-    Column("divergence", "Div bps", 7),
-    Column("funding", "Funding", 9),
-    Column("fees", "Fees", 8),
-    Column("net", "Net PnL", 10),
-    Column("next", "Next fund", 9),
-    Column("risk", "Risk", 4, "left"),
-    Column("id", "Position", 10, "left"),
+    Column("id", "Position", 10, 1, "left"),
+    Column("symbol", "Symbol", 9, 1, "left"),
+    Column("venues", "Long/Short", 13, 2, "left"),
+    Column("qty", "Qty", 8, 7),
+    Column("entry_apr", "Entry", 7, 4),
+    Column("apr", "APR", 7, 2),
+    Column("erosion", "Erosion", 7, 5),
+    Column("divergence", "Div bps", 7, 4),
+    Column("funding", "Funding", 9, 3),
+    Column("fees", "Fees", 8, 6),
+    Column("net", "Net PnL", 10, 1),
+    Column("next", "Next", 6, 3),
+    Column("risk", "Risk", 8, 1, "left"),
 )
 
-RISK_STYLES: Final[Mapping[str, tuple[str, str]]] = {
-    # level -> (text, style). The text alone carries the meaning (NO_COLOR).
-    "ok": ("ok", "green"),
-    "warn": ("WARN", "bold yellow"),
-    "critical": ("CRIT", "bold red"),
+# The level's own word is shown, so the meaning survives NO_COLOR.
+RISK_STYLES: Final[Mapping[str, str]] = {
+    "ok": "green",
+    "warn": "bold yellow",
+    "critical": "bold white on red",
 }
 
 _NO_SORT: Final = (1, Decimal(0))  # missing values sort after every number
@@ -100,10 +105,7 @@ def next_funding_seconds(doc: Mapping[str, Any], now: datetime | None) -> float 
     """Seconds from ``now`` (the strategy's market clock) to the earlier leg's funding."""
     if now is None:
         return None
-    times = doc.get("next_funding")
-    if not isinstance(times, Mapping):
-        return None
-    parsed = [t for t in (parse_time(v) for v in times.values()) if t is not None]
+    parsed = [t for t in (parse_time(v) for v in section(doc, "next_funding").values()) if t]
     if not parsed:
         return None
     return (min(parsed) - now).total_seconds()
@@ -115,13 +117,11 @@ def next_funding_cell(doc: Mapping[str, Any], now: datetime | None) -> Cell:
 
 
 def risk_cell(doc: Mapping[str, Any]) -> Cell:
-    risk = doc.get("risk")
-    level = risk.get("level") if isinstance(risk, Mapping) else None
-    if not isinstance(level, str):
+    level = section(doc, "risk").get("level")
+    if not isinstance(level, str) or not level:
         return Cell(MISSING, "", 9)
-    text, style = RISK_STYLES.get(level, (level[:4].upper(), "bold magenta"))
     rank = {"ok": 0, "warn": 1, "critical": 2}.get(level, 3)
-    return Cell(text, style, rank)
+    return Cell(level, RISK_STYLES.get(level, "bold magenta"), rank)
 
 
 def _erosion_style(value: Any) -> str:
@@ -137,32 +137,38 @@ def _erosion_style(value: Any) -> str:
 
 def position_cells(pid: str, doc: Mapping[str, Any], now: datetime | None) -> dict[str, Cell]:
     """Every column's cell for one ``positions[pid]`` document at market time ``now``."""
-    long = doc.get("long") if isinstance(doc.get("long"), Mapping) else {}
-    short = doc.get("short") if isinstance(doc.get("short"), Mapping) else {}
-    pnl = doc.get("pnl") if isinstance(doc.get("pnl"), Mapping) else {}
+    long, short, pnl = section(doc, "long"), section(doc, "short"), section(doc, "pnl")
     symbol = _text(doc.get("symbol"))
-    long_venue = _text(long.get("venue"))
-    short_venue = _text(short.get("venue"))
+    venues = f"{_text(long.get('venue'))}/{_text(short.get('venue'))}"
     net = pnl.get("net")
     erosion = doc.get("erosion")
     entry_apr = doc.get("entry_spread_apr")
+    funding = doc.get("funding_collected")
     return {
+        "id": Cell(pid, "dim", pid),
         "symbol": Cell(symbol, "bold", symbol),
-        "long": Cell(long_venue, "", long_venue),
-        "short": Cell(short_venue, "", short_venue),
+        "venues": Cell(venues, "", venues),
         "qty": Cell(quantity(doc.get("qty")), "", _num(doc.get("qty"))),
         "entry_apr": Cell(percent(entry_apr), "", _num(entry_apr)),
         "apr": Cell(percent(doc.get("spread_apr")), "", _num(doc.get("spread_apr"))),
-        "erosion": Cell(percent(erosion, 1), _erosion_style(erosion), _num(erosion)),
+        "erosion": Cell(percent(erosion, 0), _erosion_style(erosion), _num(erosion)),
         "divergence": Cell(bps(doc.get("divergence_bps")), "", _num(doc.get("divergence_bps"))),
-        "funding": Cell(
-            money(doc.get("funding_collected"), signed=True),
-            sign_style(doc.get("funding_collected")),
-            _num(doc.get("funding_collected")),
-        ),
+        "funding": Cell(money(funding, signed=True), sign_style(funding), _num(funding)),
         "fees": Cell(money(doc.get("fees")), "", _num(doc.get("fees"))),
         "net": Cell(money(net, signed=True), sign_style(net), _num(net)),
         "next": next_funding_cell(doc, now),
         "risk": risk_cell(doc),
-        "id": Cell(pid, "dim", pid),
     }
+
+
+def fit_columns(columns: tuple[Column, ...], width: int, padding: int = 1) -> tuple[str, ...]:
+    """The keys of the columns that fit in ``width`` cells (each column also takes
+    ``padding`` on both sides), dropping by priority."""
+    keep = list(columns)
+    while sum(c.width + 2 * padding for c in keep) > width:
+        droppable = [c for c in keep if c.priority > 1]
+        if not droppable:
+            break
+        worst = max(droppable, key=lambda c: (c.priority, keep.index(c)))
+        keep.remove(worst)
+    return tuple(c.key for c in keep)

@@ -22,6 +22,7 @@ __all__ = [
     "money",
     "parse_time",
     "percent",
+    "price",
     "quantity",
     "short_time",
     "sign_style",
@@ -81,6 +82,16 @@ def quantity(value: Any) -> str:
     return f"{number.normalize():f}" if number == number.to_integral() else str(number)
 
 
+def price(value: Any) -> str:
+    """A price to a useful precision: 2 places from 100 up, 4 from 1, else 6."""
+    number = dec(value)
+    if number is None:
+        return MISSING
+    size = abs(number)
+    places = 2 if size >= 100 else 4 if size >= 1 else 6
+    return f"{number:,.{places}f}"
+
+
 def sign_style(value: Any, positive: str = "green", negative: str = "red") -> str:
     """The style of an amount by its sign ("" for zero or unknown)."""
     number = dec(value)
@@ -103,7 +114,8 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def countdown(seconds: float | None) -> str:
-    """Time left, coarse enough to read at a glance: ``7h28m``, ``12m05s``, ``45s``."""
+    """Time left, coarse enough to read at a glance (as ``dash watch``): ``2d3h``,
+    ``7h28m``, ``12m``, ``45s``; ``due`` once it has passed."""
     if seconds is None:
         return MISSING
     if seconds <= 0:
@@ -113,11 +125,11 @@ def countdown(seconds: float | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d{hours:02d}h"
+        return f"{days}d{hours}h"
     if hours:
         return f"{hours}h{minutes:02d}m"
     if minutes:
-        return f"{minutes}m{secs:02d}s"
+        return f"{minutes}m"
     return f"{secs}s"
 
 

@@ -20,7 +20,7 @@ __all__ = ["FILTER_COLUMNS", "Row", "TableDiff", "TableModel"]
 Row = dict[str, Cell]
 
 # The columns a filter string is matched against.
-FILTER_COLUMNS = ("symbol", "long", "short", "id", "risk")
+FILTER_COLUMNS = ("symbol", "venues", "id", "risk")
 
 
 @dataclass(slots=True)
@@ -109,11 +109,11 @@ class TableModel:
                 diff.removed.append(pid)
         done: set[str] = set()
         for pid in candidates:
-            doc = positions[pid]
-            if not isinstance(doc, Mapping):
+            entry = positions[pid]
+            if not isinstance(entry, Mapping):
                 continue
             done.add(pid)
-            self._put(diff, pid, position_cells(pid, doc, now))
+            self._put(diff, pid, position_cells(pid, entry, now))
         if clock_moved and touched is not None:
             for pid, row in self._rows.items():
                 if pid in done:

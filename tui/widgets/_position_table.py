@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.view import COLUMNS, Cell, TableDiff, TableModel
+from tui.view import COLUMNS, Cell, Row, TableDiff, TableModel, fit_columns
 
 __all__ = ["PositionTable"]
 
@@ -24,7 +25,11 @@ def _text(cell: Cell, justify: Any) -> Text:
 class PositionTable(DataTable[Text]):
     """Open positions. Rows are keyed by position id and never rebuilt: a new document
     becomes removed rows, added rows and changed cells (see :class:`TableModel`), so the
-    cursor stays on its position and the scroll position holds."""
+    cursor stays on its position and the scroll position holds.
+
+    On a narrow terminal the least useful columns are left out (as ``dash watch`` does);
+    only a resize across a threshold rebuilds the rows.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "request_close", "Close", tooltip="Close the selected position"),
@@ -65,9 +70,14 @@ class PositionTable(DataTable[Text]):
         self.allow_close = allow_close
         self.model = TableModel()
         self._justify = {c.key: c.justify for c in COLUMNS}
-        for column in COLUMNS:
-            self.add_column(column.label, width=column.width, key=column.key)
+        self._keys: tuple[str, ...] = ()
+        self._set_columns(tuple(c.key for c in COLUMNS))
         self._describe()
+
+    @property
+    def column_keys(self) -> tuple[str, ...]:
+        """The columns shown at the current width."""
+        return self._keys
 
     @property
     def selected_id(self) -> str | None:
@@ -104,13 +114,18 @@ class PositionTable(DataTable[Text]):
         for pid in diff.removed:
             self.remove_row(pid)
         for pid, row in diff.added:
-            self.add_row(*(_text(row[c.key], c.justify) for c in COLUMNS), key=pid)
+            self._add(pid, row)
         justify = self._justify
+        shown = self._keys
         for pid, column, cell in diff.changed:
-            self.update_cell(pid, column, _text(cell, justify[column]))
+            if column in shown:
+                self.update_cell(pid, column, _text(cell, justify[column]))
         if diff.reorder:
-            self.sort("id", key=lambda cell: self.model.sort_value(cell.plain),
-                      reverse=self.model.sort_reverse)
+            self.sort(
+                "id",
+                key=lambda cell: self.model.sort_value(cell.plain),
+                reverse=self.model.sort_reverse,
+            )
         if keep is not None and keep in self.rows:
             index = self.get_row_index(keep)
             if index != self.cursor_row:
@@ -120,16 +135,43 @@ class PositionTable(DataTable[Text]):
             self.move_cursor(row=min(cursor_row, self.row_count - 1), scroll=False)
         self._describe()
 
+    def fit(self, width: int) -> None:
+        """Show the columns that fit ``width`` cells; rebuilds the rows if that changes."""
+        keys = fit_columns(COLUMNS, width, self.cell_padding)
+        if keys == self._keys:
+            return
+        keep = self.selected_id
+        self.clear(columns=True)
+        self._set_columns(keys)
+        for pid in self.model.order():
+            row = self.model.row(pid)
+            if row is not None:
+                self._add(pid, row)
+        if keep is not None and keep in self.rows:
+            self.move_cursor(row=self.get_row_index(keep))
+
     def request_close(self) -> None:
         """Post :class:`CloseRequested` for the selected position, if any."""
         pid = self.selected_id
         if pid is not None and self.allow_close:
             self.post_message(self.CloseRequested(self, pid))
 
+    def _set_columns(self, keys: tuple[str, ...]) -> None:
+        self._keys = keys
+        for column in COLUMNS:
+            if column.key in keys:
+                self.add_column(column.label, width=column.width, key=column.key)
+
+    def _add(self, pid: str, row: Row) -> None:
+        justify = self._justify
+        self.add_row(*(_text(row[k], justify[k]) for k in self._keys), key=pid)
+
     def _describe(self) -> None:
         model = self.model
         shown, total = len(model.shown), model.total
-        self.border_title = f"Positions {shown}" if shown == total else f"Positions {shown} of {total}"
+        self.border_title = (
+            f"Positions {shown}" if shown == total else f"Positions {shown} of {total}"
+        )
         notes = []
         if model.filter:
             notes.append(f"filter “{model.filter}”")
@@ -142,6 +184,10 @@ class PositionTable(DataTable[Text]):
         if action == "request_close":
             return self.allow_close
         return True
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # Leave room for the vertical scrollbar, which comes and goes with the rows.
+        self.fit(event.size.width - 2)
 
     def _on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()

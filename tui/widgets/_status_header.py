@@ -16,7 +16,6 @@ class StatusHeader(Widget):
 
     DEFAULT_CSS = """
     StatusHeader {
-        dock: top;
         height: 1;
         background: $panel;
         padding: 0 1;

@@ -50,7 +50,9 @@ class StrategyPicker(ModalScreen[str | None]):
             positions = doc.get("positions")
             count = len(positions) if isinstance(positions, Mapping) else 0
             mark = "▶ " if name == self.current else "  "
-            label = f"{mark}{name}  {doc.get('mode', '?')} · {doc.get('status', '?')} · {count} open"
+            label = (
+                f"{mark}{name}  {doc.get('mode', '?')} · {doc.get('status', '?')} · {count} open"
+            )
             options.append(Option(label, id=name))
         picker = OptionList(*options)
         picker.border_title = "Switch strategy"

@@ -19,7 +19,6 @@ class TotalsBar(Widget):
 
     DEFAULT_CSS = """
     TotalsBar {
-        dock: top;
         height: 1;
         padding: 0 1;
         background: $boost;

@@ -1,0 +1,360 @@
+"""``dash db prune`` and ``dash db restore``: move old snapshot rows out, and back.
+
+Only ``dashboard_snapshots`` is ever touched: positions, funding payments, alerts and
+commands are the points of record and are never pruned.
+
+Pruning is safe next to a running strategy:
+
+* the rows to go are fixed first: ``taken_at`` before the cutoff and ``id`` at most the
+  largest id at that moment, so rows the strategy writes meanwhile (always a higher id)
+  are never selected;
+* they are archived (when asked) to a file that appears only once complete and fsynced;
+* they are deleted in ONE ``BEGIN IMMEDIATE`` transaction, by the same criteria, and the
+  transaction is rolled back unless it deleted exactly as many rows as were archived, so
+  the archive and the deletion always agree. The strategy's writer waits for the lock
+  (``BUSY_TIMEOUT_MS``, then retries); it never loses a write to a prune.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from strategy.store._archive import ArchivedRow, read_archive, write_archive
+from strategy.store._codec import ms_to_time, time_to_ms, time_to_text
+from strategy.store._sqlite import MaintenanceError, connect, create_or_migrate
+
+__all__ = ["PruneResult", "RestoreResult", "StrategyPrune", "prune", "restore"]
+
+# Restored rows per transaction: each commit releases the write lock for the strategy.
+_RESTORE_BATCH: Final = 2_000
+_SELECTED: Final = "strategy = ? AND taken_at_ms < ? AND id <= ?"
+_NOT_KEPT: Final = "id NOT IN (SELECT id FROM temp.prune_keep)"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyPrune:
+    """One strategy's share: rows older than ``cutoff``, of which ``kept`` stay."""
+
+    strategy: str
+    cutoff: datetime
+    selected: int
+    kept: int
+    payload_bytes: int
+
+
+@dataclass(slots=True)
+class PruneResult:
+    """What a prune did (or, with ``dry_run``, would do)."""
+
+    path: str
+    dry_run: bool
+    strategies: list[StrategyPrune] = field(default_factory=list)
+    archive: str | None = None
+    archived: int = 0
+    deleted: int = 0
+    vacuumed: bool = False
+    bytes_before: int = 0
+    bytes_after: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def to_delete(self) -> int:
+        return sum(s.selected - s.kept for s in self.strategies)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "dry_run": self.dry_run,
+            "strategies": [
+                {
+                    "strategy": s.strategy,
+                    "cutoff": time_to_text(s.cutoff),
+                    "older": s.selected,
+                    "kept": s.kept,
+                    "to_delete": s.selected - s.kept,
+                    "payload_bytes": s.payload_bytes,
+                }
+                for s in self.strategies
+            ],
+            "archive": self.archive,
+            "archived": self.archived,
+            "deleted": self.deleted,
+            "vacuumed": self.vacuumed,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(slots=True)
+class RestoreResult:
+    path: str
+    archive: str
+    restored: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "archive": self.archive,
+            "restored": self.restored,
+            "skipped": self.skipped,
+        }
+
+
+def _size(file: Path) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        with contextlib.suppress(OSError):
+            total += file.with_name(file.name + suffix).stat().st_size
+    return total
+
+
+def _ms(span: timedelta) -> int:
+    return span // timedelta(milliseconds=1)
+
+
+def prune(
+    path: str | os.PathLike[str],
+    *,
+    older_than: timedelta | datetime,
+    keep_every: timedelta | None = None,
+    archive: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    vacuum: bool = False,
+    strategy: str | None = None,
+) -> PruneResult:
+    """Archive and delete old snapshot rows of ``path``.
+
+    Args:
+        path: the database.
+        older_than: a span, measured back from each strategy's newest snapshot (market
+            time, so a backtest's history is pruned like a live one), or an absolute
+            cutoff time. Rows taken strictly before the cutoff are selected.
+        keep_every: keep the first selected row of every such interval (aligned to the
+            epoch: ``1h`` keeps one per clock hour). Defaults to keeping none.
+        archive: write the rows to delete to this new ``.ndjson.gz`` file first.
+            Defaults to no archive.
+        dry_run: count only; change nothing. Defaults to False.
+        vacuum: rebuild the file afterwards to give the freed space back to the file
+            system (holds the write lock for the whole rewrite). Defaults to False.
+        strategy: only this strategy's rows. Defaults to every strategy.
+
+    Raises:
+        MaintenanceError: the database cannot be opened, the archive exists or cannot be
+            written, or the rows changed under the prune (then nothing was deleted).
+    """
+    if keep_every is not None and keep_every <= timedelta(0):
+        raise MaintenanceError("keep_every must be a positive interval")
+    if isinstance(older_than, timedelta) and older_than < timedelta(0):
+        raise MaintenanceError("older_than must not be negative")
+    file = Path(path)
+    archive_file = None if archive is None else Path(archive)
+    if archive_file is not None and not dry_run and archive_file.exists():
+        raise MaintenanceError(f"{archive_file} exists; an archive is never overwritten")
+    result = PruneResult(
+        str(file), dry_run, archive=None if archive_file is None else str(archive_file)
+    )
+    result.bytes_before = _size(file)
+    conn = connect(file, readonly=dry_run)
+    try:
+        started = time.perf_counter()
+        max_id = conn.execute("SELECT MAX(id) FROM dashboard_snapshots").fetchone()[0]
+        if max_id is None:
+            result.bytes_after = result.bytes_before
+            return result
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS prune_keep (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.prune_keep")
+        for name, newest_ms in conn.execute(
+            "SELECT strategy, MAX(taken_at_ms) FROM dashboard_snapshots WHERE id <= ? "
+            + ("AND strategy = ? " if strategy is not None else "")
+            + "GROUP BY strategy ORDER BY strategy",
+            (max_id,) if strategy is None else (max_id, strategy),
+        ).fetchall():
+            if isinstance(older_than, datetime):
+                cutoff_ms = time_to_ms(older_than)
+            else:
+                cutoff_ms = int(newest_ms) - _ms(older_than)
+            params = (name, cutoff_ms, max_id)
+            kept = 0
+            if keep_every is not None:
+                kept = conn.execute(
+                    "INSERT INTO temp.prune_keep SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
+                    "(PARTITION BY taken_at_ms / ? ORDER BY taken_at_ms, id) AS nth "
+                    f"FROM dashboard_snapshots WHERE {_SELECTED}) WHERE nth = 1",
+                    (_ms(keep_every), *params),
+                ).rowcount
+            count, size = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM dashboard_snapshots "
+                f"WHERE {_SELECTED} AND {_NOT_KEPT}",
+                params,
+            ).fetchone()
+            result.strategies.append(
+                StrategyPrune(name, ms_to_time(cutoff_ms), int(count) + kept, kept, int(size))
+            )
+        result.timings["select_s"] = time.perf_counter() - started
+        if dry_run or result.to_delete == 0:
+            result.bytes_after = result.bytes_before
+            return result
+        expected = result.to_delete
+        if archive_file is not None:
+            started = time.perf_counter()
+            result.archived = write_archive(archive_file, _doomed_rows(conn, result, max_id))
+            result.timings["archive_s"] = time.perf_counter() - started
+            expected = result.archived
+        started = time.perf_counter()
+        result.deleted = _delete(conn, result, max_id, expected, archive_file)
+        result.timings["delete_s"] = time.perf_counter() - started
+        if vacuum:
+            started = time.perf_counter()
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            result.vacuumed = True
+            result.timings["vacuum_s"] = time.perf_counter() - started
+    finally:
+        conn.close()
+    result.bytes_after = _size(file)
+    return result
+
+
+def _doomed_rows(
+    conn: sqlite3.Connection, result: PruneResult, max_id: int
+) -> Iterator[ArchivedRow]:
+    """The rows the prune will delete, in write order, one strategy after another."""
+    for share in result.strategies:
+        for row in conn.execute(
+            "SELECT id, strategy, seq, taken_at, taken_at_ms, reason, payload "
+            f"FROM dashboard_snapshots WHERE {_SELECTED} AND {_NOT_KEPT} ORDER BY id",
+            (share.strategy, time_to_ms(share.cutoff), max_id),
+        ):
+            yield ArchivedRow(
+                int(row["id"]),
+                row["strategy"],
+                int(row["seq"]),
+                row["taken_at"],
+                int(row["taken_at_ms"]),
+                row["reason"],
+                bytes(row["payload"]),
+            )
+
+
+def _delete(
+    conn: sqlite3.Connection,
+    result: PruneResult,
+    max_id: int,
+    expected: int,
+    archive: Path | None,
+) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = 0
+        for share in result.strategies:
+            deleted += conn.execute(
+                f"DELETE FROM dashboard_snapshots WHERE {_SELECTED} AND {_NOT_KEPT}",
+                (share.strategy, time_to_ms(share.cutoff), max_id),
+            ).rowcount
+        if deleted != expected:
+            kept_file = f"; the archive {archive} is complete and may be removed" if archive else ""
+            raise MaintenanceError(
+                f"the rows changed while pruning (another prune?): would delete {deleted}, "
+                f"expected {expected}; nothing was deleted{kept_file}"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    return deleted
+
+
+def restore(path: str | os.PathLike[str], archive: str | os.PathLike[str]) -> RestoreResult:
+    """Put the rows of ``archive`` back into ``path`` (created if missing), byte for byte.
+
+    A row already present (same strategy, seq, times, reason and payload) is skipped, so
+    restoring twice changes nothing. A row goes back under its original id when that id
+    is free, so the write order a replay follows is the original one.
+
+    Raises:
+        MaintenanceError: unreadable archive (nothing after the bad line is restored;
+            what was before it is, and a second run skips it).
+    """
+    file = Path(path)
+    result = RestoreResult(str(file), str(Path(archive)))
+    rows = read_archive(archive)  # fail on a missing archive before creating any DB
+    first = next(rows, None)
+    create_or_migrate(file)
+    conn = connect(file, readonly=False)
+    try:
+        batch = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pending = [first] if first is not None else []
+            for row in _chain(pending, rows):
+                if _present(conn, row):
+                    result.skipped += 1
+                    continue
+                taken = conn.execute(
+                    "SELECT 1 FROM dashboard_snapshots WHERE id = ?", (row.id,)
+                ).fetchone() if row.id is not None else True
+                values = (row.strategy, row.seq, row.taken_at, row.taken_at_ms, row.reason,
+                          row.payload)
+                if taken:
+                    conn.execute(
+                        "INSERT INTO dashboard_snapshots "
+                        "(strategy, seq, taken_at, taken_at_ms, reason, payload) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        values,
+                    )
+                else:
+                    conn.execute(
+                        "INSERT INTO dashboard_snapshots "
+                        "(id, strategy, seq, taken_at, taken_at_ms, reason, payload) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (row.id, *values),
+                    )
+                result.restored += 1
+                batch += 1
+                if batch >= _RESTORE_BATCH:
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN IMMEDIATE")
+                    batch = 0
+            conn.execute("COMMIT")
+        except MaintenanceError:
+            conn.execute("COMMIT")  # keep every good row before the bad line
+            raise
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+    return result
+
+
+def _chain(first: list[ArchivedRow], rest: Iterator[ArchivedRow]) -> Iterator[ArchivedRow]:
+    yield from first
+    yield from rest
+
+
+def _present(conn: sqlite3.Connection, row: ArchivedRow) -> bool:
+    for found in conn.execute(
+        "SELECT seq, taken_at, reason, payload FROM dashboard_snapshots "
+        "WHERE strategy = ? AND taken_at_ms = ?",
+        (row.strategy, row.taken_at_ms),
+    ):
+        if (
+            int(found["seq"]) == row.seq
+            and found["taken_at"] == row.taken_at
+            and found["reason"] == row.reason
+            and bytes(found["payload"]) == row.payload
+        ):
+            return True
+    return False

@@ -1,0 +1,504 @@
+"""``dash tui``: the full-screen dashboard.
+
+It renders only from the stream (an ``ipc`` subscription over the strategy's socket):
+never from the database. Each update goes through the view model in ``tui.view`` (rows,
+cells, histories) and lands in the widgets as cell updates, so a live table keeps its
+cursor and scroll position, and a reconnect or resync re-renders from the fresh snapshot
+as a diff, without clearing anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Final
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from ipc import ClientError, RequestFailed, Update
+from tui.renderables.status import Status
+from tui.source import Link, LiveSource
+from tui.view import (
+    COLUMNS,
+    History,
+    LogEntry,
+    alert_entries,
+    command_outcome,
+    market_time,
+    merge,
+    money,
+    notice_entry,
+    quantity,
+    section,
+)
+from tui.widgets import (
+    AlertsLog,
+    ConfirmClose,
+    FilterBar,
+    HelpScreen,
+    MarketsPanel,
+    PositionDetail,
+    PositionTable,
+    StatusHeader,
+    StrategyPicker,
+    TotalsBar,
+)
+
+__all__ = ["DashApp"]
+
+# Notices (opened, closed, command results...) kept per strategy for the alerts log.
+MAX_NOTICES: Final = 100
+# Lines in the alerts log.
+MAX_LOG_LINES: Final = 60
+# Command outcomes seen before their ticket came back (matched when it does).
+MAX_EARLY_OUTCOMES: Final = 32
+# How often the header re-checks the connection and ages.
+TICK_S: Final = 0.5
+
+RenderProbe = Callable[[int, str], None]
+
+
+def _touched(patch: Any) -> list[str] | None:
+    """The position ids a merge patch changes; None means "treat as a new document"."""
+    if not isinstance(patch, Mapping):
+        return None
+    positions = patch.get("positions")
+    if positions is None:
+        return []
+    if not isinstance(positions, Mapping):
+        return None
+    return list(positions)
+
+
+class DashApp(App[None]):
+    """The dashboard of one dash server (one or several strategies).
+
+    Args:
+        socket: the server's Unix socket.
+        strategy: the strategy to show first. Defaults to the first one served.
+        read_only: hide and refuse control actions (closing positions). Defaults to
+            False; a server started with ``--read-only`` makes it True as well.
+        backoff: first and longest wait between reconnect attempts. Defaults to
+            (0.2, 3.0).
+        timeout: seconds for connecting and each request. Defaults to 5.0.
+        monotonic: the clock for "age of the last update". Defaults to
+            ``time.monotonic``; snapshot tests freeze it.
+        on_render: called with (seq, ts) each time a new seq has reached the screen.
+            Defaults to none; the benchmark measures render lag with it.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "dash"
+    AUTO_FOCUS = "PositionTable"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("p", "ping", "Ping"),
+        Binding("s", "switch_strategy", "Strategy"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("q", "quit", "Quit"),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | ? | Help: the key map. |
+    | p | Ping the server; the round trip is shown. |
+    | s | Switch strategy (shown when several run). |
+    | / | Filter positions. |
+    | space | Pause or resume live updates. |
+    | q | Quit. |
+    """
+
+    def __init__(
+        self,
+        socket: str | os.PathLike[str],
+        *,
+        strategy: str | None = None,
+        read_only: bool = False,
+        backoff: tuple[float, float] = (0.2, 3.0),
+        timeout: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_render: RenderProbe | None = None,
+    ) -> None:
+        super().__init__()
+        self.socket = socket
+        self.wanted = strategy
+        self.strategy: str | None = None
+        self.read_only_flag = read_only
+        self.monotonic = monotonic
+        self.source = LiveSource(socket, timeout=timeout, backoff=backoff, monotonic=monotonic)
+        self.doc: Mapping[str, Any] = {}
+        self.paused = False
+        self.behind = 0
+        self.rendered_seq = 0
+        self.last_ping: float | None = None
+        self._on_render = on_render
+        self._render_pending = False
+        self._last_update: float | None = None
+        self._histories: dict[str, History] = {}
+        self._notices: dict[str, deque[LogEntry]] = {}
+        self._notice_ids = itertools.count(1)
+        self._pending: dict[str, str] = {}
+        self._early: dict[str, Mapping[str, Any]] = {}
+        self._strategy_count = 0
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_flag or self.source.read_only
+
+    @property
+    def table(self) -> PositionTable:
+        return self.query_one(PositionTable)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield TotalsBar()
+        yield FilterBar(id="filter")
+        yield PositionTable(allow_close=not self.read_only_flag, id="positions")
+        with Horizontal(id="lower"):
+            with VerticalScroll(id="detail-pane") as detail:
+                detail.border_title = "Position"
+                yield PositionDetail(id="detail")
+            with Vertical(id="side"):
+                with VerticalScroll(id="markets-pane") as markets:
+                    markets.border_title = "Markets"
+                    yield MarketsPanel(id="markets")
+                with VerticalScroll(id="alerts-pane") as alerts:
+                    alerts.border_title = "Alerts"
+                    yield AlertsLog(id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._consume(), name="feed", group="feed", exit_on_error=False)
+        self.set_interval(TICK_S, self._tick)
+        self._refresh_status()
+
+    async def on_unmount(self) -> None:
+        await self.source.close()
+
+    # -- the stream --
+
+    async def _consume(self) -> None:
+        try:
+            async for update in self.source:
+                self._receive(update)
+        except ClientError as exc:
+            # Only refusals end the subscription (forbidden, unknown strategy):
+            # reconnecting would not help.
+            self.source.fail(str(exc))
+            self._refresh_status()
+            self.notify(f"Cannot follow the strategy: {exc}", severity="error", timeout=30)
+
+    def _receive(self, update: Update) -> None:
+        self._last_update = self.monotonic()
+        if self.source.poll():
+            self._link_changed()
+        strategy = update.strategy
+        if update.kind == "event":
+            self._on_notice(update)
+            return
+        touched = _touched(update.event.get("patch")) if update.kind == "patch" else None
+        doc = update.doc
+        positions = doc.get("positions")
+        history = self._histories.setdefault(strategy, History())
+        history.record(
+            positions if isinstance(positions, Mapping) else {},
+            doc.get("clock") or doc.get("ts"),
+            touched,
+        )
+        if self.strategy is None or self.strategy not in self.source.docs:
+            self._choose_strategy(strategy)
+        self._count_strategies()
+        if strategy != self.strategy:
+            return
+        if self.paused:
+            self.behind += 1
+            self._refresh_status()
+            return
+        self._render(doc, touched, update.event.get("patch") if touched is not None else None)
+
+    def _choose_strategy(self, arrived: str) -> None:
+        wanted = self.wanted
+        if wanted is not None and wanted in self.source.docs:
+            chosen = wanted
+        elif wanted is not None and wanted in self.source.strategies():
+            return  # its snapshot is on the way
+        else:
+            chosen = arrived
+            if wanted is not None:
+                self.notify(
+                    f"No strategy {wanted!r} on this socket; showing {arrived}.", severity="warning"
+                )
+                self.wanted = None
+        self.strategy = chosen
+        if self.read_only:
+            self.table.allow_close = False
+        self.refresh_bindings()
+
+    def _count_strategies(self) -> None:
+        count = len(self.source.strategies())
+        if count != self._strategy_count:
+            self._strategy_count = count
+            self.refresh_bindings()
+
+    def _render(
+        self,
+        doc: Mapping[str, Any],
+        touched: list[str] | None,
+        patch: Mapping[str, Any] | None,
+    ) -> None:
+        """Show ``doc``; ``touched``/``patch`` say what changed (None: everything)."""
+        self.doc = doc
+        now = market_time(doc)
+        table = self.table
+        table.show(section(doc, "positions"), now, touched)
+        self.query_one(TotalsBar).totals = section(doc, "totals")
+        if patch is None or "markets" in patch or "clock" in patch:
+            self.query_one(MarketsPanel).show(section(doc, "markets"), now)
+        if patch is None or "alerts" in patch:
+            self._show_log()
+        selected = table.selected_id
+        if patch is None or "clock" in patch or (touched is not None and selected in touched):
+            self._show_detail()
+        self._refresh_status()
+        self._schedule_render_note()
+
+    def _schedule_render_note(self) -> None:
+        if not self._render_pending:
+            self._render_pending = True
+            self.call_after_refresh(self._rendered)
+
+    def _rendered(self) -> None:
+        self._render_pending = False
+        seq = self.doc.get("seq")
+        if isinstance(seq, int) and seq != self.rendered_seq:
+            self.rendered_seq = seq
+            if self._on_render is not None:
+                self._on_render(seq, str(self.doc.get("ts", "")))
+
+    def _on_notice(self, update: Update) -> None:
+        event = update.event
+        if event.get("event") == "command":
+            self._command_finished(event.get("data"))
+        entry = notice_entry(event, next(self._notice_ids))
+        if entry is None:
+            return
+        self._notices.setdefault(update.strategy, deque(maxlen=MAX_NOTICES)).append(entry)
+        if update.strategy == self.strategy and not self.paused:
+            self._show_log()
+
+    def _command_finished(self, data: Any) -> None:
+        if not isinstance(data, Mapping):
+            return
+        command_id = data.get("command_id")
+        if not isinstance(command_id, str):
+            return
+        if self._pending.pop(command_id, None) is None:
+            self._early[command_id] = data
+            while len(self._early) > MAX_EARLY_OUTCOMES:
+                self._early.pop(next(iter(self._early)))
+            return
+        text, severity = command_outcome(data)
+        self.notify(text, title="Close position", severity=severity)  # type: ignore[arg-type]
+
+    # -- panes --
+
+    def _show_detail(self) -> None:
+        pid = self.table.selected_id
+        entry = section(self.doc, "positions").get(pid) if pid is not None else None
+        doc = entry if isinstance(entry, Mapping) else None
+        history = self._histories.get(self.strategy or "")
+        trace = history.trace(pid) if history is not None and pid is not None else None
+        self.query_one(PositionDetail).show(pid, doc, trace, market_time(self.doc))
+        pane = self.query_one("#detail-pane")
+        pane.border_title = f"Position {pid}" if pid else "Position"
+
+    def _show_log(self) -> None:
+        entries = merge(
+            alert_entries(section(self.doc, "alerts")),
+            self._notices.get(self.strategy or "", ()),
+            MAX_LOG_LINES,
+        )
+        self.query_one(AlertsLog).show(entries)
+
+    def _refresh_status(self) -> None:
+        source = self.source
+        doc = self.doc
+        now = self.monotonic()
+        seq = doc.get("seq")
+        self.query_one(StatusHeader).status = Status(
+            strategy=self.strategy or self.wanted or "",
+            mode=str(doc.get("mode", "")),
+            status=str(doc.get("status", "")),
+            link=source.link,
+            link_age=now - source.since,
+            update_age=None if self._last_update is None else now - self._last_update,
+            seq=seq if isinstance(seq, int) else None,
+            paused=self.paused,
+            behind=self.behind,
+            read_only=self.read_only,
+            strategies=max(self._strategy_count, 1),
+            error=source.error,
+        )
+
+    def _tick(self) -> None:
+        if self.source.poll():
+            self._link_changed()
+        self._refresh_status()
+
+    def _link_changed(self) -> None:
+        self.set_class(self.source.link != Link.CONNECTED, "-stale")
+        if self.source.read_only and self.table.allow_close:
+            self.table.allow_close = False
+            self.refresh_bindings()
+
+    # -- messages --
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_position_table_close_requested(self, message: PositionTable.CloseRequested) -> None:
+        if self.read_only:
+            self.notify("Read-only: closing positions is disabled.", severity="warning")
+            return
+        strategy = self.strategy
+        doc = section(self.doc, "positions").get(message.position)
+        if strategy is None or not isinstance(doc, Mapping):
+            self.notify(f"{message.position} is no longer open.", severity="warning")
+            return
+        long, short, pnl = section(doc, "long"), section(doc, "short"), section(doc, "pnl")
+        description = (
+            f"{doc.get('symbol', '?')} · long {long.get('venue', '?')} / short "
+            f"{short.get('venue', '?')} · qty {quantity(doc.get('qty'))}"
+        )
+        position = message.position
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_worker(self._close(strategy, position), group="commands")
+
+        self.push_screen(
+            ConfirmClose(position, description, money(pnl.get("net"), signed=True)), confirmed
+        )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterBar):
+            self.table.filter_rows(event.value)
+            self._show_detail()
+
+    def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:
+        self.table.focus()
+
+    # -- commands --
+
+    async def _close(self, strategy: str, position: str) -> None:
+        try:
+            ticket = await self.source.close_position(strategy, position, f"tui-{uuid.uuid4()}")
+        except RequestFailed as exc:
+            self.notify(
+                f"Close of {position} refused: {exc.message} ({exc.code})",
+                title="Close position",
+                severity="error",
+            )
+            return
+        except ClientError as exc:
+            self.notify(
+                f"Close of {position} not sent: {exc}", title="Close position", severity="error"
+            )
+            return
+        command_id = str(ticket.get("command_id"))
+        outcome = ticket.get("outcome") if ticket.get("duplicate") else None
+        outcome = outcome or self._early.pop(command_id, None)
+        if isinstance(outcome, Mapping):
+            text, severity = command_outcome(outcome)
+            self.notify(text, title="Close position", severity=severity)  # type: ignore[arg-type]
+            return
+        self._pending[command_id] = position
+        self.notify(f"Closing {position}… (command {command_id})", title="Close position")
+
+    async def _ping(self) -> None:
+        try:
+            rtt, result = await self.source.ping()
+        except ClientError as exc:
+            self.notify(f"Ping failed: {exc}", title="Ping", severity="error")
+            return
+        self.last_ping = rtt
+        seqs = result.get("seq")
+        seq = seqs.get(self.strategy) if isinstance(seqs, Mapping) else None
+        self.notify(f"Round trip {rtt * 1000:.1f} ms · server seq {seq}", title="Ping")
+
+    # -- actions --
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        if not self.read_only:
+            yield SystemCommand(
+                "Close position",
+                "Close the selected position (asks first)",
+                self.table.request_close,
+            )
+        yield SystemCommand("Ping", "Round trip to the strategy", self.action_ping)
+        if self._strategy_count > 1:
+            yield SystemCommand(
+                "Switch strategy",
+                "Show another strategy on this socket",
+                self.action_switch_strategy,
+            )
+        yield SystemCommand(
+            "Filter positions", "Filter by symbol, venue, id or risk", self.action_filter
+        )
+        for column in COLUMNS:
+            yield SystemCommand(
+                f"Sort by {column.label}",
+                f"Order positions by {column.label}",
+                lambda key=column.key: self.table.sort_by(key),
+            )
+        yield SystemCommand(
+            "Pause / resume", "Freeze or resume live updates", self.action_toggle_pause
+        )
+        yield SystemCommand("Help", "Show the key map", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_strategy":
+            return self._strategy_count > 1
+        return True
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(read_only=self.read_only))
+
+    def action_ping(self) -> None:
+        self.run_worker(self._ping(), group="commands")
+
+    def action_switch_strategy(self) -> None:
+        names = self.source.strategies()
+        if len(names) < 2:
+            self.notify("Only one strategy runs on this socket.")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is None or name == self.strategy:
+                return
+            self.strategy = self.wanted = name
+            self.behind = 0
+            self._render(self.source.docs.get(name, {}), None, None)
+
+        self.push_screen(StrategyPicker(names, self.source.docs, self.strategy or ""), chosen)
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.strategy is not None:
+            self.behind = 0
+            self._render(self.source.docs.get(self.strategy, self.doc), None, None)
+        self._refresh_status()
