@@ -124,7 +124,7 @@ async def test_close_position_flow_accept_event_patch_db_and_audit(short_tmp: Pa
     )
     closes = [r for r in audit if r[0] == "close_position"]
     assert len(closes) == 1, "a repeated key must not create a second command"
-    op, uid, peer_pid, args, status, outcome, key = closes[0]
+    _op, uid, peer_pid, args, status, outcome, key = closes[0]
     assert (uid, peer_pid, status, key) == (os.getuid(), os.getpid(), "completed", "k-1")
     assert orjson.loads(args) == {"position": pid, "reason": "operator test"}
     assert orjson.loads(outcome)["result"]["position"] == pid
