@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from cli import close_cmd, demo_cmd, ls_cmd, ping_cmd, run_cmd, snapshot_cmd, tui_cmd, watch_cmd
+from cli import (
+    close_cmd,
+    db_cmd,
+    demo_cmd,
+    ls_cmd,
+    ping_cmd,
+    replay_cmd,
+    run_cmd,
+    snapshot_cmd,
+    tui_cmd,
+    watch_cmd,
+)
 
 __all__ = ["app"]
 
@@ -30,3 +41,5 @@ app.command("ping")(ping_cmd.ping)
 app.command("ls")(ls_cmd.ls)
 app.command("demo")(demo_cmd.demo)
 app.command("tui")(tui_cmd.tui)
+app.add_typer(db_cmd.app, name="db")
+app.command("replay")(replay_cmd.replay)

@@ -129,6 +129,17 @@ class DemoProcess:
         return f"the strategy exited (status {code}); log {self.log}{tail}"
 
 
+def _run_tui(socket: Path) -> None:
+    from cli.tui_cmd import terminal_problem
+
+    problem = terminal_problem()
+    if problem is not None:
+        raise CliError(f"--tui needs a terminal: {problem}", FAILURE)
+    from tui.app import DashApp
+
+    DashApp(socket, strategy=STRATEGY_ID, timeout=5.0).run()
+
+
 def demo(
     speed: Annotated[
         str, typer.Option("--speed", help="Market seconds per wall second, or 'max'.")
@@ -147,13 +158,18 @@ def demo(
         float,
         typer.Option("--interval", metavar="SECONDS", min=0.0, help="Least time between redraws."),
     ] = 0.5,
+    tui: Annotated[
+        bool,
+        typer.Option("--tui", help="Open the full-screen TUI instead of `dash watch`."),
+    ] = False,
 ) -> None:
     """Paper strategy at high speed, watched live.
 
     The strategy runs in the background (DB and log under $XDG_DATA_HOME/dash/, socket
     'demo' in the runtime dir, so `dash snapshot --strategy demo` works from another
     terminal) and is stopped when you quit with q or Ctrl-C. Off a terminal it prints
-    one line per update; use --duration to bound it.
+    one line per update; use --duration to bound it. --tui opens the full-screen
+    dashboard instead of `dash watch`.
     """
     from cli._target import Target
     from cli._watch import choose_mode, watch
@@ -165,13 +181,17 @@ def demo(
         process.start()
         process.wait_ready()
         message(PROG, f"paper strategy at {speed}x on recorded data; log {log}; q or Ctrl-C stops")
-        status = watch(
-            Target(socket, STRATEGY_ID, 5.0),
-            mode=choose_mode(False),
-            interval=interval,
-            duration=duration,
-            give_up=process.exited,
-        )
+        if tui:
+            _run_tui(socket)
+            status = OK
+        else:
+            status = watch(
+                Target(socket, STRATEGY_ID, 5.0),
+                mode=choose_mode(False),
+                interval=interval,
+                duration=duration,
+                give_up=process.exited,
+            )
         if process.exited():
             raise CliError(process.exit_message(), FAILURE)
     except KeyboardInterrupt:

@@ -91,8 +91,9 @@ def run(
     try:
         options = RunOptions()
         if config is not None:
-            strategy_config, run_table, alerts = load_run_file(config)
-            options.config = strategy_config
+            configs, run_table, alerts = load_run_file(config)
+            options.strategies = configs
+            options.name = run_table.get("name")
             options.alerts = alerts
             options.db = Path(run_table["db"]) if "db" in run_table else None
             options.speed = run_table.get("speed")
@@ -101,6 +102,8 @@ def run(
             options.allow_uids = tuple(int(u) for u in run_table.get("allow_uids", ()))
             options.read_only = bool(run_table.get("read_only", False))
         if strategy_id:
+            if len(options.strategies) != 1:
+                raise ConfigError("--strategy-id needs a config with exactly one strategy")
             options.config = options.config.replace(id=strategy_id)
         if db is not None:
             options.db = db

@@ -91,6 +91,8 @@ class StrategyConfig:
         max_drawdown: money lost from the peak of equity that closes everything and stops
             new entries for ``halt_hours``; half of it warns (``drawdown_warn``). After the
             halt, drawdown is measured from the equity at the halt.
+        max_cycle_errors: failed cycles in a row after which the strategy stops trading
+            with status ``failed`` and a critical alert (a bug, not a venue hiccup).
         exposure_warn: fraction of ``max_total_notional`` in use that warns.
         cycle_s: market seconds between cycles (300 live; ``BACKTEST_CYCLE_S`` backtests).
         leverage / maintenance_margin: the isolated-margin assumptions behind margin
@@ -120,6 +122,7 @@ class StrategyConfig:
     stale_after_s: int = 12 * 3600
     max_drawdown: Decimal = Decimal("2000")
     halt_hours: int = 72
+    max_cycle_errors: int = 3
     drawdown_warn: Decimal = Decimal("0.5")
     exposure_warn: Decimal = Decimal("0.9")
     cycle_s: int = 300
@@ -171,6 +174,7 @@ class StrategyConfig:
             "planned_hold_hours",
             "stale_after_s",
             "cycle_s",
+            "max_cycle_errors",
         ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")

@@ -224,37 +224,77 @@ class FundingArbitrageStrategy:
         """Cycle until ``stop_event`` is set or market time reaches ``until``.
 
         A cycle that raises is logged and reported as a ``cycle_error`` alert; the loop
-        goes on. Returns why it stopped: ``"stopped"`` or ``"until"``.
+        goes on, since a venue hiccup should not stop a book of hedged pairs. After
+        ``config.max_cycle_errors`` failed cycles in a row the fault is taken to be ours,
+        not the market's: the strategy stops trading with status ``failed`` and a
+        critical ``strategy_failed`` alert (its open positions stay visible and closable
+        through the control plane). Returns why it stopped: ``"stopped"``, ``"until"``
+        or ``"failed"``.
         """
         stop_event = stop_event or asyncio.Event()
         self.started_at = self.clock.now()
         self._status = "running"
         self._notice("strategy_started", {"mode": self.mode, "reason": "start"})
         reason = "stopped"
+        consecutive = 0
         try:
             while not stop_event.is_set():
                 try:
                     await self.run_cycle()
+                    consecutive = 0
                     if self._error_alert is not None:
                         await self._cycle_error_cleared(self._error_alert)
                         self._error_alert = None
                 except Exception as exc:
                     self.cycle_errors += 1
+                    consecutive += 1
                     log.exception("cycle at %s failed", self.clock.now())
                     self._error_alert = await self._cycle_error(exc, self._error_alert)
+                    if consecutive >= self.config.max_cycle_errors:
+                        reason = "failed"
+                        await self.fail(f"{consecutive} cycles in a row failed; last: {exc!r}")
+                        break
                 if until is not None and self.clock.now() >= until:
                     reason = "until"
                     break
                 await self._sleep(stop_event)
         finally:
-            self._status = "stopped"
-            with contextlib.suppress(Exception):
-                pending = _Pending()
-                pending.significant.append("shutdown")
-                await self._commit("stop", pending)
+            if self._status != "failed":
+                self._status = "stopped"
+                with contextlib.suppress(Exception):
+                    pending = _Pending()
+                    pending.significant.append("shutdown")
+                    await self._commit("stop", pending)
             self.store.set_runtime_clock(self.config.id, self.clock.now())
             self._notice("strategy_stopped", {"mode": self.mode, "reason": reason})
         return reason
+
+    async def fail(self, why: str) -> None:
+        """Mark the strategy ``failed`` with a critical alert; it trades no more.
+
+        Called by :meth:`run` after repeated cycle errors and by a host process whose
+        task for this strategy died, so one broken strategy is reported while the
+        others in the process keep running and serving.
+        """
+        self._status = "failed"
+        now = self.clock.now()
+        alert = Alert(
+            id=f"a-failed-{int(now.timestamp())}",
+            level="critical",
+            code="strategy_failed",
+            message=f"strategy {self.config.id} failed and stopped trading: {why}"[:300],
+            position=None,
+            ts=now,
+            subject="engine",
+        )
+        log.error("%s", alert.message)
+        pending = _Pending()
+        pending.raised.append(alert)
+        pending.significant.append("critical_alert")
+        with contextlib.suppress(Exception):
+            await self._commit("failed", pending)
+        self._notice("alert", {"id": alert.id, "level": alert.level, "code": alert.code,
+                               "message": alert.message, "position": None})
 
     async def close_position(
         self, position_id: str, reason: str, *, requested_by: str | None = None

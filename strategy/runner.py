@@ -56,7 +56,8 @@ resolution, and an hour keeps an 18-month run well under a minute."""
 class RunOptions:
     """Everything ``dash run`` can be told, from flags or the ``[run]`` table."""
 
-    config: StrategyConfig = field(default_factory=StrategyConfig)
+    strategies: list[StrategyConfig] = field(default_factory=lambda: [StrategyConfig()])
+    name: str | None = None
     db: Path | None = None
     speed: str | float | None = None
     data: Path | None = None
@@ -72,6 +73,26 @@ class RunOptions:
     alerts: Mapping[str, Any] | None = None
     resume: bool = True
 
+    @property
+    def config(self) -> StrategyConfig:
+        """The strategy of a single-strategy run (the common case)."""
+        if len(self.strategies) != 1:
+            raise ConfigError(f"this run hosts {len(self.strategies)} strategies, not one")
+        return self.strategies[0]
+
+    @config.setter
+    def config(self, value: StrategyConfig) -> None:
+        self.strategies = [value]
+
+    @property
+    def process_name(self) -> str:
+        """Names the socket: the strategy id, or ``[run] name`` when several share it."""
+        if self.name:
+            return self.name
+        if len(self.strategies) == 1:
+            return self.strategies[0].id
+        return "dash"
+
 
 def default_db_path(strategy_id: str, env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_DATA_HOME/dash/<strategy>.db`` (``~/.local/share`` when unset)."""
@@ -80,12 +101,15 @@ def default_db_path(strategy_id: str, env: Mapping[str, str] | None = None) -> P
     return Path(base) / "dash" / f"{strategy_id}.db"
 
 
-def load_run_file(path: Path) -> tuple[StrategyConfig, dict[str, Any], Mapping[str, Any] | None]:
+def load_run_file(
+    path: Path,
+) -> tuple[list[StrategyConfig], dict[str, Any], Mapping[str, Any] | None]:
     """Read a ``dash run --config`` TOML file.
 
-    The file has a ``[strategy]`` table (``StrategyConfig`` keys), an optional ``[run]``
-    table (``db``, ``speed``, ``socket``, ``snapshot_interval_s``, ``allow_uids``,
-    ``read_only``) and an optional ``[alerts]`` table for the alert sinks.
+    The file has either one ``[strategy]`` table or several ``[[strategies]]`` tables
+    (``StrategyConfig`` keys; ids must differ), an optional ``[run]`` table (``name``,
+    ``db``, ``speed``, ``socket``, ``snapshot_interval_s``, ``allow_uids``, ``read_only``)
+    and an optional ``[alerts]`` table for the alert sinks.
     """
     try:
         with path.open("rb") as fh:
@@ -94,30 +118,49 @@ def load_run_file(path: Path) -> tuple[StrategyConfig, dict[str, Any], Mapping[s
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"strategy", "run", "alerts"}
+    unknown = set(data) - {"strategy", "strategies", "run", "alerts"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
-    config = config_from_mapping(data.get("strategy", {}), source=f"{path} [strategy]")
+    if "strategy" in data and "strategies" in data:
+        raise ConfigError(f"{path}: use [strategy] or [[strategies]], not both")
+    if "strategies" in data:
+        tables = data["strategies"]
+        if not isinstance(tables, list) or not tables:
+            raise ConfigError(f"{path}: [[strategies]] must be a non-empty array of tables")
+        configs = [
+            config_from_mapping(table, source=f"{path} [[strategies]] #{i + 1}")
+            for i, table in enumerate(tables)
+        ]
+    else:
+        configs = [config_from_mapping(data.get("strategy", {}), source=f"{path} [strategy]")]
+    ids = [c.id for c in configs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: strategy ids must differ (got {', '.join(ids)})")
     run_table = data.get("run", {})
-    known_run = {"db", "speed", "socket", "snapshot_interval_s", "allow_uids", "read_only"}
+    known_run = {"name", "db", "speed", "socket", "snapshot_interval_s", "allow_uids",
+                 "read_only"}
     bad = set(run_table) - known_run
     if bad:
         raise ConfigError(f"{path} [run]: unknown key(s) {', '.join(sorted(bad))}")
-    return config, dict(run_table), data.get("alerts")
+    return configs, dict(run_table), data.get("alerts")
 
 
 def _build_feed(options: RunOptions) -> MarketFeed:
     if options.data is not None:
         return RecordedFeed.from_csv(options.data)
     if options.feed == "synthetic":
-        return SyntheticFeed(seed=options.seed, venues=options.config.venues,
-                             symbols=options.config.symbols)
+        venues = sorted({v for c in options.strategies for v in c.venues})
+        symbols = sorted({sym for c in options.strategies for sym in c.symbols})
+        return SyntheticFeed(seed=options.seed, venues=tuple(venues), symbols=tuple(symbols))
     if options.feed == "recorded":
         return RecordedFeed.default()
     raise ConfigError(f"unknown feed {options.feed!r} (recorded or synthetic)")
 
 
 def _start_time(options: RunOptions, feed: MarketFeed, resumed: datetime | None) -> datetime:
+    """Where market time starts: ``--start``, else where the DB says the run got to
+    (the latest of its strategies, so no strategy sees time go backwards), else the whole
+    file for a backtest, else the feed's lively demo start."""
     if options.start is not None:
         return options.start
     if resumed is not None:
@@ -128,52 +171,78 @@ def _start_time(options: RunOptions, feed: MarketFeed, resumed: datetime | None)
 
 
 class StrategyProcess:
-    """One process's parts, built and torn down in order."""
+    """One process's parts, built and torn down in order.
+
+    Several strategies may share the process: one clock, one feed, one DB, one event bus
+    and one socket, but each has its own paper accounts, ``DashboardState``, positions,
+    risk limits and snapshot flusher, and its own task, so one that fails is reported
+    (status ``failed``, a critical alert) while the others keep running and serving.
+    """
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.config = options.config
         self.stop_event = asyncio.Event()
         self.store: Store | None = None
-        self.flusher: SnapshotFlusher | None = None
+        self.flushers: list[SnapshotFlusher] = []
         self.server: Any = None
         self.control: Any = None
         self.alerts: Any = None
-        self.strategy: FundingArbitrageStrategy | None = None
+        self.strategies: dict[str, FundingArbitrageStrategy] = {}
         self.clock: Clock | None = None
+        self.until: datetime | None = None
+
+    @property
+    def strategy(self) -> FundingArbitrageStrategy | None:
+        """The strategy of a single-strategy process."""
+        return next(iter(self.strategies.values())) if len(self.strategies) == 1 else None
 
     async def start(self) -> None:
-        options, config = self.options, self.config
-        if options.speed == "max" and config.cycle_s < BACKTEST_CYCLE_S:
-            config = self.config = config.replace(cycle_s=BACKTEST_CYCLE_S)
+        options = self.options
+        configs = list(options.strategies)
+        if options.speed == "max":
+            if len(configs) > 1:
+                raise ConfigError("--speed max backtests one strategy at a time")
+            configs = [
+                c.replace(cycle_s=BACKTEST_CYCLE_S) if c.cycle_s < BACKTEST_CYCLE_S else c
+                for c in configs
+            ]
         feed = _build_feed(options)
-        missing = [v for v in config.venues if v not in feed.venues]
-        if missing:
-            raise ConfigError(
-                f"venue(s) {', '.join(missing)} not in the feed (it has {', '.join(feed.venues)})"
-            )
-        db_path = options.db or default_db_path(config.id)
+        for config in configs:
+            missing = [v for v in config.venues if v not in feed.venues]
+            if missing:
+                raise ConfigError(
+                    f"{config.id}: venue(s) {', '.join(missing)} not in the feed "
+                    f"(it has {', '.join(feed.venues)})"
+                )
+        db_path = options.db or default_db_path(options.process_name)
         self.store = store = await Store.open(db_path)
-        resumed = await store.runtime_clock(config.id) if options.resume else None
+        resumed: datetime | None = None
+        if options.resume:
+            clocks = [await store.runtime_clock(c.id) for c in configs]
+            known = [c for c in clocks if c is not None]
+            resumed = max(known) if known else None
         start = _start_time(options, feed, resumed)
         self.clock = clock = clock_for_speed(options.speed, start)
-        log.info("strategy %s: db %s, market time %s%s, speed %s", config.id, db_path,
-                 start.isoformat(), " (resumed)" if resumed and options.start is None else "",
-                 options.speed or 1)
-        exchanges: dict[str, Exchange] = {
-            venue: PaperExchange(venue, feed, clock) for venue in config.venues
-        }
+        log.info("%s: db %s, market time %s%s, speed %s", ", ".join(c.id for c in configs),
+                 db_path, start.isoformat(),
+                 " (resumed)" if resumed and options.start is None else "", options.speed or 1)
         bus = EventBus()
-        state = DashboardState(config.id, mode="paper", bus=bus, now=clock.now)
-        registry = StateRegistry([state])
-        self.strategy = strategy = FundingArbitrageStrategy(
-            config, exchanges, clock, store, state, bus, mode="paper"
-        )
-        await strategy.restore()
-        self.flusher = SnapshotFlusher(
-            state, store, interval_s=options.snapshot_interval_s, now=clock.now
-        )
-        self.flusher.start()
+        registry = StateRegistry()
+        for config in configs:
+            exchanges: dict[str, Exchange] = {
+                venue: PaperExchange(venue, feed, clock) for venue in config.venues
+            }
+            state = registry.add(DashboardState(config.id, mode="paper", bus=bus, now=clock.now))
+            strategy = FundingArbitrageStrategy(
+                config, exchanges, clock, store, state, bus, mode="paper"
+            )
+            await strategy.restore()
+            self.strategies[config.id] = strategy
+            flusher = SnapshotFlusher(
+                state, store, interval_s=options.snapshot_interval_s, now=clock.now
+            )
+            flusher.start()
+            self.flushers.append(flusher)
         if options.alerts and options.speed != "max":
             # Cooldowns and retries run on wall time; a backtest must not page anyone.
             from state.alerts import AlertManager, from_toml_dict
@@ -181,22 +250,16 @@ class StrategyProcess:
             self.alerts = AlertManager(from_toml_dict(dict(options.alerts)), bus)
             self.alerts.start()
         if options.serve:
-            await self._serve(registry, bus, store, {config.id: strategy})
+            await self._serve(registry, bus, store)
         self.until = self._until(feed)
 
-    async def _serve(
-        self,
-        registry: StateRegistry,
-        bus: EventBus,
-        store: Store,
-        strategies: Mapping[str, FundingArbitrageStrategy],
-    ) -> None:
+    async def _serve(self, registry: StateRegistry, bus: EventBus, store: Store) -> None:
         from ipc import SocketServer, default_socket_path
         from strategy.control import StrategyControl
 
-        path = self.options.socket or default_socket_path(self.config.id)
+        path = self.options.socket or default_socket_path(self.options.process_name)
         self.control = StrategyControl(
-            strategies, registry, bus, store, read_only=self.options.read_only
+            self.strategies, registry, bus, store, read_only=self.options.read_only
         )
         self.server = SocketServer(
             self.control,
@@ -206,7 +269,7 @@ class StrategyProcess:
             version=f"dash {VERSION}",
         )
         await self.server.start()
-        log.info("serving %s on %s%s", self.config.id, path,
+        log.info("serving %s on %s%s", ", ".join(self.strategies), path,
                  " (read-only)" if self.options.read_only else "")
 
     def _until(self, feed: MarketFeed) -> datetime | None:
@@ -215,9 +278,26 @@ class StrategyProcess:
             until = feed.end if until is None else min(until, feed.end)
         return until
 
-    async def run(self) -> str:
-        assert self.strategy is not None
-        return await self.strategy.run(self.stop_event, until=self.until)
+    async def run(self) -> dict[str, str]:
+        """Run every strategy until the stop event, ``until`` or its own failure.
+
+        Returns why each stopped. A strategy whose task dies of an exception is marked
+        failed here; the others are not disturbed.
+        """
+        tasks = {
+            sid: asyncio.create_task(self._run_one(strategy), name=f"strategy-{sid}")
+            for sid, strategy in self.strategies.items()
+        }
+        await asyncio.gather(*tasks.values())
+        return {sid: task.result() for sid, task in tasks.items()}
+
+    async def _run_one(self, strategy: FundingArbitrageStrategy) -> str:
+        try:
+            return await strategy.run(self.stop_event, until=self.until)
+        except Exception as exc:
+            log.exception("strategy %s died", strategy.config.id)
+            await strategy.fail(f"its task died: {exc!r}")
+            return "failed"
 
     async def stop(self) -> None:
         """Tear down in reverse order; every step runs even if an earlier one failed."""
@@ -230,18 +310,19 @@ class StrategyProcess:
         if self.alerts is not None:
             with contextlib.suppress(Exception):
                 await self.alerts.stop()
-        if self.flusher is not None:
+        for flusher in self.flushers:
             with contextlib.suppress(Exception):
-                await self.flusher.stop()
+                await flusher.stop()
         if self.store is not None:
             await self.store.close()
 
 
 async def run(options: RunOptions, stop_event: asyncio.Event | None = None) -> dict[str, Any]:
-    """Run one strategy until ``stop_event``, ``--until`` or the end of the data.
+    """Run the strategies until ``stop_event``, ``--until`` or the end of the data.
 
-    Returns the strategy's summary (positions, funding collected, fees, net PnL, max
-    drawdown), with why it stopped under ``"stopped_by"``.
+    Returns the summary of a single strategy (positions, funding collected, fees, net
+    PnL, max drawdown) with why it stopped under ``"stopped_by"``; with several, one such
+    summary per strategy id under ``"strategies"``.
     """
     parts = StrategyProcess(options)
     if stop_event is not None:
@@ -251,10 +332,14 @@ async def run(options: RunOptions, stop_event: asyncio.Event | None = None) -> d
         why = await parts.run()
     finally:
         await parts.stop()
-    assert parts.strategy is not None
-    summary = parts.strategy.summary()
-    summary["stopped_by"] = why
-    return summary
+    summaries = {}
+    for sid, strategy in parts.strategies.items():
+        summary = strategy.summary()
+        summary["stopped_by"] = why.get(sid, "stopped")
+        summaries[sid] = summary
+    if len(summaries) == 1:
+        return next(iter(summaries.values()))
+    return {"strategies": summaries}
 
 
 async def run_until_signal(options: RunOptions) -> dict[str, Any]:
@@ -272,6 +357,8 @@ async def run_until_signal(options: RunOptions) -> dict[str, Any]:
 
 def format_summary(summary: Mapping[str, Any]) -> str:
     """The backtest summary as aligned ``key: value`` lines (amounts to the cent)."""
+    if "strategies" in summary:
+        return "\n\n".join(format_summary(s) for s in summary["strategies"].values())
     keys = ("strategy", "start", "end", "stopped_by", "cycles", "positions_opened",
             "positions_closed", "open_positions", "funding_collected", "fees",
             "realized_pnl", "unrealized_pnl", "net_pnl", "max_drawdown")

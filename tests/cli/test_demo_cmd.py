@@ -8,7 +8,7 @@ from tests.cli._procs import DASH, Tmux, dash
 
 
 def test_demo_prints_plain_lines_and_stops_its_strategy(env, short_tmp):
-    result = dash("demo", "--duration", "3", "--interval", "0.2", env=env, timeout=60)
+    result = dash("demo", "--duration", "2", "--interval", "0.2", env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "event=" not in line]
     assert len(lines) >= 3
@@ -26,6 +26,16 @@ def test_demo_prints_plain_lines_and_stops_its_strategy(env, short_tmp):
 def test_demo_in_a_terminal_quits_on_q_and_stops_the_strategy(env, short_tmp, tmux: Tmux):
     tmux.start([DASH, "demo", "--interval", "0.2"], 100, 30)
     tmux.wait_screen(lambda s: "● live" in s and "demo" in s and "Positions" in s, timeout=30)
+    assert (short_tmp / "run" / "dash" / "demo.sock").exists()
+    tmux.send_keys("q")
+    screen = tmux.wait_screen(lambda s: "EXIT=" in s, timeout=30)
+    assert "EXIT=0" in screen
+    assert not (short_tmp / "run" / "dash" / "demo.sock").exists()
+
+
+def test_demo_tui_opens_the_dashboard_and_stops_the_strategy(env, short_tmp, tmux: Tmux):
+    tmux.start([DASH, "demo", "--tui"], 120, 35)
+    tmux.wait_screen(lambda s: "p-" in s and "demo" in s, timeout=40)
     assert (short_tmp / "run" / "dash" / "demo.sock").exists()
     tmux.send_keys("q")
     screen = tmux.wait_screen(lambda s: "EXIT=" in s, timeout=30)

@@ -17,7 +17,7 @@ LINE = re.compile(
 
 def test_piped_output_is_one_plain_line_per_update(strategy, env):
     result = dash(
-        "watch", "--interval", "0.1", "--duration", "2", "--socket", str(strategy.socket), env=env
+        "watch", "--interval", "0.1", "--duration", "1.5", "--socket", str(strategy.socket), env=env
     )
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr

@@ -178,7 +178,7 @@ async def test_run_reports_start_stop_and_survives_a_failing_cycle(make_rig):
     for venue in ("binance", "bybit"):
         feed.settle_every(venue, BTC, "0.0001", T0, T0 + 240 * H)
         feed.settle_every(venue, ETH, "0.0001", T0, T0 + 240 * H)
-    rig = await make_rig(feed, CONFIG)
+    rig = await make_rig(feed, CONFIG.replace(max_cycle_errors=10))
     sub = rig.bus.subscribe("t", kinds=("notice",))
     stop = asyncio.Event()
     reason = await rig.strategy.run(stop, until=T0 + 3 * H)
@@ -198,6 +198,25 @@ async def test_run_reports_start_stop_and_survives_a_failing_cycle(make_rig):
     assert not [a for a in doc["alerts"].values() if a["code"] == "cycle_error"]
     await rig.store.flush()
     assert await rig.store.runtime_clock("test-arb") == T0 + 5 * H
+
+
+async def test_repeated_cycle_errors_fail_the_strategy(make_rig):
+    feed = HandFeed(T0, venues=("binance", "bybit"), symbols=(BTC, ETH))
+    feed.set_marks(BTC, T0, "30000")  # ETH has no marks: every cycle raises
+    for venue in ("binance", "bybit"):
+        feed.settle_every(venue, BTC, "0.0001", T0, T0 + 240 * H)
+        feed.settle_every(venue, ETH, "0.0001", T0, T0 + 240 * H)
+    rig = await make_rig(feed, CONFIG.replace(max_cycle_errors=3))
+    sub = rig.bus.subscribe("t", kinds=("notice",))
+    reason = await rig.strategy.run(asyncio.Event(), until=T0 + 24 * H)
+    assert reason == "failed" and rig.strategy.cycle_errors == 3
+    doc = rig.state.snapshot().doc
+    assert doc["status"] == "failed"
+    [failed] = [a for a in doc["alerts"].values() if a["code"] == "strategy_failed"]
+    assert failed["level"] == "critical"
+    notices = drain(sub)
+    assert ("alert", "strategy_failed") in [(n.kind, n.data.get("code")) for n in notices]
+    assert notices[-1].kind == "strategy_stopped" and notices[-1].data["reason"] == "failed"
 
 
 async def test_run_stops_when_asked(make_rig):

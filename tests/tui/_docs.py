@@ -59,18 +59,42 @@ def position(i: int, tick: int = 0) -> dict[str, Any]:
 def markets() -> dict[str, Any]:
     return {
         "BTC/USDT": {
-            "binance": {"rate": "0.0001", "apr": "0.1095", "interval_h": 8,
-                        "next_funding_time": NEXT, "mark": "60000.5"},
-            "bybit": {"rate": "-0.0002", "apr": "-0.2190", "interval_h": 8,
-                      "next_funding_time": NEXT, "mark": "60001.0"},
-            "best": {"long": "bybit", "short": "binance", "spread_apr": "0.3285",
-                     "days_to_break_even": "2.1"},
+            "binance": {
+                "rate": "0.0001",
+                "apr": "0.1095",
+                "interval_h": 8,
+                "next_funding_time": NEXT,
+                "mark": "60000.5",
+            },
+            "bybit": {
+                "rate": "-0.0002",
+                "apr": "-0.2190",
+                "interval_h": 8,
+                "next_funding_time": NEXT,
+                "mark": "60001.0",
+            },
+            "best": {
+                "long": "bybit",
+                "short": "binance",
+                "spread_apr": "0.3285",
+                "days_to_break_even": "2.1",
+            },
         },
         "ETH/USDT": {
-            "okx": {"rate": "0.00005", "apr": "0.0548", "interval_h": 8,
-                    "next_funding_time": "2024-03-01T09:30:00.000Z", "mark": "3000.1"},
-            "binance": {"rate": "0.0001", "apr": "0.1095", "interval_h": 8,
-                        "next_funding_time": NEXT, "mark": "3000.3"},
+            "okx": {
+                "rate": "0.00005",
+                "apr": "0.0548",
+                "interval_h": 8,
+                "next_funding_time": "2024-03-01T09:30:00.000Z",
+                "mark": "3000.1",
+            },
+            "binance": {
+                "rate": "0.0001",
+                "apr": "0.1095",
+                "interval_h": 8,
+                "next_funding_time": NEXT,
+                "mark": "3000.3",
+            },
             "best": {"long": "okx", "short": "binance", "spread_apr": "0.0547"},
         },
     }
@@ -78,14 +102,30 @@ def markets() -> dict[str, Any]:
 
 def alerts() -> dict[str, Any]:
     return {
-        "a-1": {"level": "warn", "code": "divergence", "position": "p-0002",
-                "message": "divergence 3.0 bps beyond warn", "ts": "2024-03-01T08:10:00.000Z"},
-        "a-2": {"level": "critical", "code": "margin", "position": "p-0004",
-                "message": "margin distance 4%", "ts": "2024-03-01T08:50:00.000Z"},
+        "a-1": {
+            "level": "warn",
+            "code": "divergence",
+            "position": "p-0002",
+            "message": "divergence 3.0 bps beyond warn",
+            "ts": "2024-03-01T08:10:00.000Z",
+        },
+        "a-2": {
+            "level": "critical",
+            "code": "margin",
+            "position": "p-0004",
+            "message": "margin distance 4%",
+            "ts": "2024-03-01T08:50:00.000Z",
+        },
     }
 
 
 def totals(count: int) -> dict[str, Any]:
-    return {"open_positions": count, "notional": "21000.00", "funding_collected": "21.00",
-            "fees": "12.00", "unrealized_pnl": "-24.00", "realized_pnl": "5.00",
-            "net_pnl": "-10.00"}
+    return {
+        "open_positions": count,
+        "notional": "21000.00",
+        "funding_collected": "21.00",
+        "fees": "12.00",
+        "unrealized_pnl": "-24.00",
+        "realized_pnl": "5.00",
+        "net_pnl": "-10.00",
+    }

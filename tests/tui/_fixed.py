@@ -32,7 +32,11 @@ class FixedTarget:
     closed: list[str] = field(default_factory=list)
 
     async def close_position(
-        self, strategy: str, position_id: str, reason: str, idempotency_key: str | None,
+        self,
+        strategy: str,
+        position_id: str,
+        reason: str,
+        idempotency_key: str | None,
         peer: Peer,
     ) -> CommandTicket:
         state = self.registry.get(strategy)
@@ -49,9 +53,17 @@ class FixedTarget:
         async with state.transaction("close") as tx:
             tx.remove_position(pid)
         self.bus.publish(
-            Notice(state.strategy_id, "command",
-                   {"command_id": command_id, "op": "close_position", "position": pid,
-                    "status": "completed", "result": {"realized_pnl": "1.25"}})
+            Notice(
+                state.strategy_id,
+                "command",
+                {
+                    "command_id": command_id,
+                    "op": "close_position",
+                    "position": pid,
+                    "status": "completed",
+                    "result": {"realized_pnl": "1.25"},
+                },
+            )
         )
 
 

@@ -33,9 +33,20 @@ class Paper:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [str(DASH), "run", "--speed", "3600", "--db", str(self.db),
-                 "--socket", str(self.socket), *self.extra],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"},
+                [
+                    str(DASH),
+                    "run",
+                    "--speed",
+                    "3600",
+                    "--db",
+                    str(self.db),
+                    "--socket",
+                    str(self.socket),
+                    *self.extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "NO_COLOR": "1"},
             )
         deadline = time.monotonic() + 20
         while not probe(self.socket):

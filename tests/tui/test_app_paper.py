@@ -69,7 +69,8 @@ async def test_a_patch_updates_exactly_the_changed_cells(paper: Paper):
         columns = app.table.column_keys
 
     pairs = [
-        (a, b) for a, b in zip(frames[start:], frames[start + 1:], strict=False)
+        (a, b)
+        for a, b in zip(frames[start:], frames[start + 1 :], strict=False)
         if b[0] == a[0] + 1 and set(a[1]["positions"]) == set(b[1]["positions"])
     ]
     assert pairs, "no two consecutive seqs were drawn one frame apart"
@@ -127,9 +128,11 @@ async def test_disconnect_then_reconnect_rerenders_from_the_fresh_snapshot(paper
         await asyncio.to_thread(paper.start)
         await until(
             pilot,
-            lambda: app.source.link == "connected"
-            and app.source.subscription.session not in (None, session)
-            and app.rendered_seq == app.doc.get("seq"),
+            lambda: (
+                app.source.link == "connected"
+                and app.source.subscription.session not in (None, session)
+                and app.rendered_seq == app.doc.get("seq")
+            ),
             "the new session's snapshot on screen",
         )
         await pilot.pause(0.6)

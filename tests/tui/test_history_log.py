@@ -54,9 +54,17 @@ def test_series_are_bounded():
 def test_log_merges_alerts_and_notices_newest_first():
     entries = alert_entries(alerts())
     opened = notice_entry(
-        {"event": "position_opened", "ts": "2024-03-01T08:30:00.000Z",
-         "data": {"position": "p-9", "symbol": "BTC/USDT", "long_venue": "bybit",
-                  "short_venue": "binance", "notional": "10000"}},
+        {
+            "event": "position_opened",
+            "ts": "2024-03-01T08:30:00.000Z",
+            "data": {
+                "position": "p-9",
+                "symbol": "BTC/USDT",
+                "long_venue": "bybit",
+                "short_venue": "binance",
+                "notional": "10000",
+            },
+        },
         1,
     )
     assert opened is not None and "long bybit / short binance" in opened.message
@@ -73,16 +81,26 @@ def test_alert_notices_are_left_to_the_document():
 
 def test_command_outcomes():
     text, severity = command_outcome(
-        {"command_id": "c-1", "position": "p-1", "status": "completed",
-         "result": {"realized_pnl": "7.54"}}
+        {
+            "command_id": "c-1",
+            "position": "p-1",
+            "status": "completed",
+            "result": {"realized_pnl": "7.54"},
+        }
     )
     assert (text, severity) == ("Close of p-1 completed · realised PnL +7.54", "information")
     text, severity = command_outcome(
         {"command_id": "c-2", "position": "p-2", "status": "failed", "error": "exchange down"}
     )
     assert (text, severity) == ("Close of p-2 failed: exchange down", "error")
-    entry = notice_entry({"event": "command", "ts": CLOCK,
-                          "data": {"position": "p-2", "status": "failed", "error": "x"}}, 5)
+    entry = notice_entry(
+        {
+            "event": "command",
+            "ts": CLOCK,
+            "data": {"position": "p-2", "status": "failed", "error": "x"},
+        },
+        5,
+    )
     assert entry is not None and entry.level == "error" and entry.key == "command:5"
 
 

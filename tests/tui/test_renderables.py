@@ -37,8 +37,18 @@ def test_status_line_says_the_link_state_in_words():
     assert draw(StatusLine(live), 100).rstrip() == (
         "dash │ funding-arb │ paper │ running │ ● live 0.4s ago │ seq 1042"
     )
-    gone = Status("funding-arb", "paper", "running", "disconnected", 12.0, 12.0, 1042,
-                  paused=True, behind=3, read_only=True)
+    gone = Status(
+        "funding-arb",
+        "paper",
+        "running",
+        "disconnected",
+        12.0,
+        12.0,
+        1042,
+        paused=True,
+        behind=3,
+        read_only=True,
+    )
     text = draw(StatusLine(gone), 200)
     assert "✗ DISCONNECTED 12s · reconnecting" in text
     assert "⏸ PAUSED +3" in text and "read-only" in text

@@ -16,6 +16,8 @@ __all__ = ["ConfirmClose"]
 class ConfirmClose(ModalScreen[bool]):
     """Names the position and its current net PnL; dismisses with True to close it."""
 
+    AUTO_FOCUS = "#cancel"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Close it"),
         Binding("n,escape", "cancel", "Cancel"),

@@ -20,6 +20,8 @@ __all__ = ["HelpScreen"]
 class HelpScreen(ModalScreen[None]):
     """Every key and what it does; control keys are left out when read-only."""
 
+    AUTO_FOCUS = "VerticalScroll"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]

@@ -31,6 +31,7 @@ class PositionDetail(Widget):
         self._doc: Mapping[str, Any] | None = None
         self._trace: Trace | None = None
         self._now: datetime | None = None
+        self._shape: tuple[object, ...] = (None, None)
 
     def show(
         self,
@@ -39,13 +40,14 @@ class PositionDetail(Widget):
         trace: Trace | None,
         now: datetime | None,
     ) -> None:
-        shape = self._shape(pid, doc, trace)
-        resized = shape != self._shape(self.pid, self._doc, self._trace)
+        # The trace is shared and grows in place: compare with the shape last drawn.
+        shape = self.shape(pid, doc, trace)
+        resized, self._shape = shape != self._shape, shape
         self.pid, self._doc, self._trace, self._now = pid, doc, trace, now
         self.refresh(layout=resized)
 
     @staticmethod
-    def _shape(
+    def shape(
         pid: str | None, doc: Mapping[str, Any] | None, trace: Trace | None
     ) -> tuple[object, ...]:
         """What decides the pane's height: a layout pass only when it changes."""

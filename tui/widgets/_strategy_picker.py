@@ -18,6 +18,8 @@ class StrategyPicker(ModalScreen[str | None]):
     """Lists the strategies with their status and open positions; dismisses with the
     chosen id (None when cancelled)."""
 
+    AUTO_FOCUS = "OptionList"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     DEFAULT_CSS = """
