@@ -18,10 +18,14 @@ _SNAPSHOT_TIMEOUT_S: Final = 0.3
 
 
 def strategies(incomplete: str) -> list[str]:
-    """Names of the sockets in the runtime dir that start with ``incomplete``."""
-    from ipc._paths import SOCKET_SUFFIX, list_sockets
+    """Strategy ids served in the runtime dir that start with ``incomplete``: what each
+    live socket's hello lists (a process may serve several), else the socket's name."""
+    from cli._target import scan, served_by
 
-    names = (p.name.removesuffix(SOCKET_SUFFIX) for p in list_sockets())
+    names: dict[str, None] = {}
+    for entry in scan():
+        for name in (served_by(entry.path) if entry.live else []) or [entry.name]:
+            names[name] = None
     return [n for n in names if n.startswith(incomplete)]
 
 

@@ -71,7 +71,10 @@ def from_ipc(exc: BaseException, socket: object) -> CliError:
         return CliError(f"connection to {socket} lost: {exc}", UNAVAILABLE)
     if isinstance(exc, RequestFailed):
         code = USAGE if exc.code in ("unknown_strategy", "bad_request") else FAILURE
-        return CliError(f"server refused: {exc.message} ({exc.code})", code)
+        hint = None
+        if exc.code in ("unknown_strategy", "bad_request") and "strateg" in exc.message:
+            hint = "choose one with --strategy NAME (or DASH_STRATEGY); `dash ls` lists them"
+        return CliError(f"server refused: {exc.message} ({exc.code})", code, hint=hint)
     if isinstance(exc, ProtocolViolation):
         return CliError(f"{socket} does not speak dash protocol 1: {exc}", FAILURE)
     return CliError(f"{type(exc).__name__}: {exc}", FAILURE)

@@ -2,9 +2,13 @@
 
 The operator usually runs one strategy and should not have to name it. Resolution, in
 order: ``--socket``/``DASH_SOCKET``/config ``socket`` is used as given; otherwise
-``--strategy``/``DASH_STRATEGY``/config ``strategy`` selects ``<runtime dir>/<name>.sock``;
-otherwise the only live socket in the runtime dir. None running is "unreachable" (69);
-several is a usage error (2) that lists them, so the fix is in the message.
+``--strategy``/``DASH_STRATEGY``/config ``strategy`` selects ``<runtime dir>/<name>.sock``,
+or, when a process serves several strategies on one socket named after the process
+(``[run] name``), the live socket whose hello lists that strategy; otherwise the only live
+socket in the runtime dir. None running is "unreachable" (69); several is a usage error
+(2) that lists them, so the fix is in the message. A socket serving several strategies
+with none named is caught by :func:`require_one_strategy` or, for one-shot requests, by
+the server's own ``bad_request`` reply, which lists them.
 
 Standard library only (plus ``ipc._paths``, which is too), and no dataclasses (they
 import ``inspect``, 5 ms): the fast path uses it.
@@ -19,7 +23,11 @@ from typing import NamedTuple
 from cli import _config
 from cli._errors import UNAVAILABLE, USAGE, CliError
 
-__all__ = ["SocketEntry", "Target", "resolve", "scan"]
+__all__ = ["SocketEntry", "Target", "require_one_strategy", "resolve", "scan", "served_by"]
+
+# Asking a live socket which strategies it serves (its hello); a hung server must not
+# hang the command that is only looking for a name.
+_HELLO_TIMEOUT_S = 1.0
 
 
 class Target(NamedTuple):
@@ -85,14 +93,49 @@ def _named_socket(strategy: str) -> Path:
         path = default_socket_path(strategy)
     except ValueError as exc:
         raise CliError(str(exc), USAGE) from exc
-    if not os.path.exists(path):
-        running = ", ".join(e.name for e in scan() if e.live) or "none"
+    if os.path.exists(path):
+        return path
+    running: list[str] = []
+    for entry in scan():
+        if entry.live:
+            served = served_by(entry.path)
+            if strategy in served:
+                return entry.path
+            running += served or [entry.name]
+    listing = ", ".join(running) or "none"
+    raise CliError(
+        f"strategy {strategy!r} is not running: no socket at {path} and no live socket "
+        f"serves it (running: {listing})",
+        UNAVAILABLE,
+        hint=f"start it with `dash run --strategy-id {strategy}`, or pass --socket PATH",
+    )
+
+
+def served_by(path: Path) -> list[str]:
+    """The strategy ids a live socket's hello lists (empty if it does not answer)."""
+    from ipc._blocking import BlockingClient
+    from ipc._exceptions import ClientError
+
+    try:
+        with BlockingClient(path, timeout=_HELLO_TIMEOUT_S) as client:
+            return [str(s) for s in client.hello.get("strategies", [])]
+    except ClientError:
+        return []
+
+
+def require_one_strategy(target: Target) -> Target:
+    """``target`` with its strategy named: for long-lived commands (``watch``) that must
+    follow exactly one. A socket serving several with none chosen is a usage error."""
+    if target.strategy is not None:
+        return target
+    served = served_by(target.socket)
+    if len(served) > 1:
         raise CliError(
-            f"strategy {strategy!r} is not running: no socket at {path} (running: {running})",
-            UNAVAILABLE,
-            hint=f"start it with `dash run --strategy-id {strategy}`, or pass --socket PATH",
+            f"{target.socket} serves several strategies: {', '.join(served)}",
+            USAGE,
+            hint="choose one with --strategy NAME (or DASH_STRATEGY)",
         )
-    return path
+    return target
 
 
 def _only_socket() -> Path:

@@ -52,12 +52,12 @@ def watch(
     Exit status: 0 on Ctrl-C, q or --duration; 69 if no strategy is reachable at start.
     """
     from cli import _config
-    from cli._target import resolve
+    from cli._target import require_one_strategy, resolve
     from cli._watch import choose_mode
     from cli._watch import watch as run_watch
 
     try:
-        target = resolve(socket, strategy, timeout)
+        target = require_one_strategy(resolve(socket, strategy, timeout))
         if interval is None:
             configured = _config.load().watch_interval
             interval = _config.DEFAULT_WATCH_INTERVAL_S if configured is None else configured

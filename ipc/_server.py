@@ -254,7 +254,7 @@ class SocketServer:
         await self.stop()
 
     def hello(self) -> dict[str, Any]:
-        return {
+        hello: dict[str, Any] = {
             "protocol": PROTOCOL_VERSION,
             "server": self.version,
             "session": self.session,
@@ -267,6 +267,11 @@ class SocketServer:
                 "stall_timeout_s": self.stall_timeout_s,
             },
         }
+        # optional on the target: "replay" when serving stored history (dash replay)
+        mode = getattr(self.target, "mode", None)
+        if isinstance(mode, str):
+            hello["mode"] = mode
+        return hello
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         transport = writer.transport
@@ -624,6 +629,10 @@ class _Connection:
                 if "clock" in s.snapshot().doc
             },
         }
+        # optional on the target: members to add, such as a replay's own clock
+        ping_info = getattr(self.server.target, "ping_info", None)
+        if callable(ping_info):
+            result.update(ping_info())
         # ping is a command too: the target may audit it (never awaited, never fatal)
         audit = getattr(self.server.target, "audit", None)
         if callable(audit):

@@ -14,13 +14,14 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, ClassVar, Final
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
 from ipc import ClientError, RequestFailed, Update
@@ -62,6 +63,8 @@ MAX_LOG_LINES: Final = 60
 MAX_EARLY_OUTCOMES: Final = 32
 # How often the header re-checks the connection and ages.
 TICK_S: Final = 0.5
+# Least time between two frames of live data (updates in between are merged).
+FRAME_S: Final = 0.1
 
 RenderProbe = Callable[[int, str], None]
 
@@ -143,6 +146,11 @@ class DashApp(App[None]):
         self.last_ping: float | None = None
         self._on_render = on_render
         self._render_pending = False
+        self._staged: Mapping[str, Any] | None = None
+        self._staged_touched: set[str] | None = None
+        self._staged_keys: set[str] | None = None
+        self._flush_timer: Timer | None = None
+        self._last_frame = -FRAME_S
         self._last_update: float | None = None
         self._histories: dict[str, History] = {}
         self._notices: dict[str, deque[LogEntry]] = {}
@@ -206,14 +214,12 @@ class DashApp(App[None]):
         if update.kind == "event":
             self._on_notice(update)
             return
-        touched = _touched(update.event.get("patch")) if update.kind == "patch" else None
+        patch = update.event.get("patch") if update.kind == "patch" else None
+        touched = _touched(patch) if update.kind == "patch" else None
         doc = update.doc
-        positions = doc.get("positions")
-        history = self._histories.setdefault(strategy, History())
-        history.record(
-            positions if isinstance(positions, Mapping) else {},
-            doc.get("clock") or doc.get("ts"),
-            touched,
+        clock = doc.get("clock") or doc.get("ts")
+        self._histories.setdefault(strategy, History()).record(
+            section(doc, "positions"), clock if isinstance(clock, str) else None, touched
         )
         if self.strategy is None or self.strategy not in self.source.docs:
             self._choose_strategy(strategy)
@@ -224,7 +230,51 @@ class DashApp(App[None]):
             self.behind += 1
             self._refresh_status()
             return
-        self._render(doc, touched, update.event.get("patch") if touched is not None else None)
+        keys = list(patch) if touched is not None and isinstance(patch, Mapping) else None
+        self._stage(doc, touched, keys)
+
+    def _stage(
+        self, doc: Mapping[str, Any], touched: list[str] | None, keys: list[str] | None
+    ) -> None:
+        """Queue ``doc`` for the next frame, merging what changed since the last one.
+
+        Frames cost, patches do not: the table re-renders every visible row on any
+        change, so at most one frame per FRAME_S shows the newest document, and the
+        first update after a quiet spell is drawn at once.
+        """
+        if self._staged is None:
+            self._staged_touched = None if touched is None else set(touched)
+            self._staged_keys = None if keys is None else set(keys)
+        else:
+            if self._staged_touched is not None and touched is not None:
+                self._staged_touched.update(touched)
+            else:
+                self._staged_touched = None
+            if self._staged_keys is not None and keys is not None:
+                self._staged_keys.update(keys)
+            else:
+                self._staged_keys = None
+        self._staged = doc
+        if self._flush_timer is None:
+            delay = self._last_frame + FRAME_S - time.monotonic()
+            if delay <= 0:
+                self._draw_staged()
+            else:
+                self._flush_timer = self.set_timer(delay, self._draw_staged)
+
+    def _draw_staged(self) -> None:
+        self._flush_timer = None
+        doc, self._staged = self._staged, None
+        if doc is not None:
+            self._last_frame = time.monotonic()
+            self._render(doc, self._staged_touched, self._staged_keys)
+
+    def _unstage(self) -> None:
+        """Forget queued updates: a full render is about to replace them."""
+        self._staged = None
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
 
     def _choose_strategy(self, arrived: str) -> None:
         wanted = self.wanted
@@ -253,21 +303,22 @@ class DashApp(App[None]):
     def _render(
         self,
         doc: Mapping[str, Any],
-        touched: list[str] | None,
-        patch: Mapping[str, Any] | None,
+        touched: Collection[str] | None,
+        keys: Collection[str] | None,
     ) -> None:
-        """Show ``doc``; ``touched``/``patch`` say what changed (None: everything)."""
+        """Show ``doc``. ``touched`` names the positions and ``keys`` the top-level
+        members that changed since the last frame; None means anything may have."""
         self.doc = doc
         now = market_time(doc)
         table = self.table
         table.show(section(doc, "positions"), now, touched)
         self.query_one(TotalsBar).totals = section(doc, "totals")
-        if patch is None or "markets" in patch or "clock" in patch:
+        if keys is None or "markets" in keys or "clock" in keys:
             self.query_one(MarketsPanel).show(section(doc, "markets"), now)
-        if patch is None or "alerts" in patch:
+        if keys is None or "alerts" in keys:
             self._show_log()
         selected = table.selected_id
-        if patch is None or "clock" in patch or (touched is not None and selected in touched):
+        if keys is None or "clock" in keys or (touched is not None and selected in touched):
             self._show_detail()
         self._refresh_status()
         self._schedule_render_note()
@@ -489,6 +540,7 @@ class DashApp(App[None]):
                 return
             self.strategy = self.wanted = name
             self.behind = 0
+            self._unstage()
             self._render(self.source.docs.get(name, {}), None, None)
 
         self.push_screen(StrategyPicker(names, self.source.docs, self.strategy or ""), chosen)
@@ -498,6 +550,7 @@ class DashApp(App[None]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        self._unstage()
         if not self.paused and self.strategy is not None:
             self.behind = 0
             self._render(self.source.docs.get(self.strategy, self.doc), None, None)

@@ -95,10 +95,13 @@ class ReplayPlayer:
         return self._market + timedelta(seconds=elapsed)
 
     def info(self) -> dict[str, Any]:
-        """What ``ping`` reports about the replay (JSON-ready)."""
+        """What ``ping`` reports about the replay (JSON-ready): the replay clock as every
+        strategy's ``clock``, and the replay's progress."""
+        clock = iso_utc(self.clock())
         return {
-            "clock": iso_utc(self.clock()),
+            "clock": dict.fromkeys(self.registry.ids(), clock),
             "replay": {
+                "clock": clock,
                 "source": self.source.describe(),
                 "speed": "max" if self.speed is None else self.speed,
                 "loop": self.loop,

@@ -60,8 +60,8 @@ def fill(db: Path) -> None:
     conn = sqlite3.connect(db)
     with conn:
         conn.executemany(
-            "INSERT INTO dashboard_snapshots (strategy, seq, taken_at, taken_at_ms, reason, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO dashboard_snapshots "
+            "(strategy, seq, taken_at, taken_at_ms, reason, payload) VALUES (?, ?, ?, ?, ?, ?)",
             rows(),
         )
     conn.close()

@@ -1,9 +1,10 @@
 """Real databases for the persistence tests: a short backtest, and a month of snapshots.
 
 The backtest runs the real strategy (runner, recorded data, paper venues, store, state,
-flusher) once per session over 19 days of January 2023, stopping with two pairs open and
-two closed, so every check has open and closed positions, payments and snapshots to look
-at. Tests get a copy; the template is never touched.
+flusher writing every 3 market hours and on events) once per session over 19 days of
+January 2023, stopping with two pairs open and two closed, so every check has open and
+closed positions, payments and snapshots to look at. Tests get a copy; the template is
+never touched.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ from strategy.runner import RunOptions, run
 from tests.persistence import _month
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDED = REPO / "strategy" / "feeds" / "data" / "usdt_perp_8h_binance_bybit_okx_2023-01_2024-06_utc.csv"
+RECORDED = (
+    REPO / "strategy" / "feeds" / "data" / "usdt_perp_8h_binance_bybit_okx_2023-01_2024-06_utc.csv"
+)
 BACKTEST_UNTIL = datetime(2023, 1, 20, tzinfo=UTC)
+#: Three one-hour cycles per timer row: stored seqs jump, as they do in a live run.
+SNAPSHOT_INTERVAL_S = 3 * 3600
 
 
 def write_january(path: Path) -> Path:
@@ -40,7 +45,8 @@ def january_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def backtest_template(tmp_path_factory: pytest.TempPathFactory, january_csv: Path) -> Path:
     db = tmp_path_factory.mktemp("backtest") / "backtest.db"
     options = RunOptions(
-        data=january_csv, speed="max", serve=False, db=db, until=BACKTEST_UNTIL, resume=False
+        data=january_csv, speed="max", serve=False, db=db, until=BACKTEST_UNTIL, resume=False,
+        snapshot_interval_s=SNAPSHOT_INTERVAL_S,
     )
     summary = asyncio.run(run(options))
     assert summary["open_positions"] == 2 and summary["positions_closed"] == 2, summary
