@@ -19,23 +19,16 @@ import pytest
 
 from ipc import Client, RequestFailed
 from state import apply_merge_patch
-from strategy.runner import RunOptions, StrategyProcess
+from strategy.runner import StrategyProcess
+
+from ._process import running as run_process
 
 
 @contextlib.asynccontextmanager
 async def running(short_tmp: Path, **kw: object) -> AsyncIterator[StrategyProcess]:
-    options = RunOptions(db=short_tmp / "c.db", socket=short_tmp / "s.sock", speed=3600.0)
-    for key, value in kw.items():
-        setattr(options, key, value)
-    proc = StrategyProcess(options)
-    await proc.start()
-    task = asyncio.create_task(proc.run())
-    try:
+    sock = kw.pop("socket", short_tmp / "s.sock")
+    async with run_process(short_tmp / "c.db", sock, **kw) as proc:  # type: ignore[arg-type]
         yield proc
-    finally:
-        proc.stop_event.set()
-        await asyncio.wait_for(task, 10)
-        await proc.stop()
 
 
 async def first_position(client: Client) -> tuple[str, dict]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from ipc import Client, RequestFailed
 from strategy.config import ConfigError, StrategyConfig
-from strategy.runner import RunOptions, StrategyProcess, load_run_file
+from strategy.runner import RunOptions, load_run_file
+
+from ._process import running as run_process
 
 TWO = [
     StrategyConfig(id="btc-arb", symbols=("BTC/USDT",), max_cycle_errors=2),
@@ -20,21 +20,8 @@ TWO = [
 ]
 
 
-@contextlib.asynccontextmanager
-async def running(short_tmp: Path, strategies=TWO) -> AsyncIterator[StrategyProcess]:
-    options = RunOptions(
-        strategies=list(strategies), db=short_tmp / "m.db", socket=short_tmp / "m.sock",
-        speed=3600.0,
-    )
-    proc = StrategyProcess(options)
-    await proc.start()
-    task = asyncio.create_task(proc.run())
-    try:
-        yield proc
-    finally:
-        proc.stop_event.set()
-        await asyncio.wait_for(task, 10)
-        await proc.stop()
+def running(short_tmp: Path, strategies=TWO):
+    return run_process(short_tmp / "m.db", short_tmp / "m.sock", strategies=list(strategies))
 
 
 async def wait_for_positions(client: Client, strategy: str) -> dict:
