@@ -18,7 +18,7 @@ from cli._snapshot import SnapshotArgs
 
 __all__ = ["parse_snapshot"]
 
-_FLAGS: Final = {"--json": "as_json", "--positions": "positions"}
+_FLAGS: Final = {"--json": "as_json", "--positions": "positions", "--all": "all_strategies"}
 _VALUED: Final = {
     "--socket": "socket",
     "--strategy": "strategy",

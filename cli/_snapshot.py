@@ -28,6 +28,7 @@ class SnapshotArgs(NamedTuple):
     as_json: bool = False
     field: str | None = None
     positions: bool = False
+    all_strategies: bool = False
 
 
 def fetch(target: Target) -> dict[str, Any]:
@@ -54,6 +55,10 @@ def run(args: SnapshotArgs) -> int:
     try:
         if args.as_json and args.field is not None:
             raise CliError("--json and --field cannot be used together", USAGE)
+        if args.all_strategies:
+            from cli._aggregate import snapshot_all
+
+            return snapshot_all(args)
         target = resolve(args.socket, args.strategy, args.timeout)
         full: dict[str, Any] = fetch(target)["snapshot"]
         doc = full.get("positions", {}) if args.positions else full

@@ -148,6 +148,15 @@ SPEC: dict[str, Any] = {'root': {'options': [{'names': ['--install-completion'],
                                         'help': 'Only the positions (table, JSON or field '
                                                 'base).',
                                         'values': None},
+                                       {'names': ['--all'],
+                                        'flag': True,
+                                        'multiple': False,
+                                        'hidden': False,
+                                        'help': 'Every strategy of every running process (or '
+                                                'of --socket): with --json one object\n'
+                                                'keyed by strategy id, else one row each plus '
+                                                'a combined total.',
+                                        'values': None},
                                        {'names': ['--socket'],
                                         'flag': False,
                                         'multiple': False,
@@ -196,6 +205,15 @@ SPEC: dict[str, Any] = {'root': {'options': [{'names': ['--install-completion'],
                                      'hidden': False,
                                      'help': 'Stop after this long (default: until Ctrl-C or '
                                              'q).',
+                                     'values': None},
+                                    {'names': ['--all'],
+                                     'flag': True,
+                                     'multiple': False,
+                                     'hidden': False,
+                                     'help': 'Every strategy of every running process (or of '
+                                             '--socket): one row each plus a \n'
+                                             'combined total; processes that start or stop '
+                                             'later join or leave.',
                                      'values': None},
                                     {'names': ['--socket'],
                                      'flag': False,

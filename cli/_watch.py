@@ -35,7 +35,7 @@ from cli._errors import OK, from_ipc
 from cli._target import Target
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.live import Live
 
     from cli._views import ConnectionInfo
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKOFF_S",
+    "Followed",
     "JsonOutput",
     "LiveOutput",
     "PlainOutput",
@@ -117,24 +118,39 @@ class WatchModel:
         )
 
 
+class Followed(Protocol):
+    """What :func:`follow` keeps current: the link's state, and ``apply`` for updates
+    (:class:`WatchModel` for one strategy; ``dash watch --all`` has one per socket)."""
+
+    socket: str
+    state: str
+    error: str | None
+    retry_at: float | None
+    connects: int
+
+    def apply(self, update: Update, now: float) -> str | None: ...
+
+
 class Output(Protocol):
     def update(self, update: Update, line: str | None) -> None: ...
-    def link(self, model: WatchModel) -> None: ...
+    def link(self, model: Followed) -> None: ...
 
 
 async def follow(
     target: Target,
-    model: WatchModel,
+    model: Followed,
     output: Output,
     *,
     max_rate: float | None,
     backoff: tuple[float, float] = BACKOFF_S,
+    retry_first: bool = False,
 ) -> None:
     """Keep ``model`` current until cancelled, reconnecting whenever the link drops.
 
     Raises:
-        CliError: the very first connection failed (69: nothing to watch), or the server
-            refused what we asked for (no point retrying).
+        CliError: the very first connection failed (69: nothing to watch; with
+            ``retry_first`` it is retried like any other), or the server refused what we
+            asked for (no point retrying).
     """
     from ipc import ClientError, ConnectionLost, RequestFailed, Subscription
 
@@ -165,7 +181,7 @@ async def follow(
             error = exc
         finally:
             await sub.close()
-        if model.connects == 0:
+        if model.connects == 0 and not retry_first:
             raise from_ipc(error, target.socket)
         delay = min(high, low * 2**attempt) * random.uniform(0.8, 1.2)
         attempt += 1
@@ -205,18 +221,24 @@ class LiveOutput:
         console: where. Defaults to a stdout console.
         interval: seconds between redraws when nothing arrives. Defaults to 1.0.
         on_quit: called when the operator presses ``q``.
+        view: what to draw instead of ``WatchView(model)`` (``dash watch --all``).
+            Defaults to none.
     """
 
     def __init__(
         self,
-        model: WatchModel,
+        model: WatchModel | None,
         console: Console | None = None,
         interval: float = 1.0,
         on_quit: Callable[[], None] | None = None,
+        view: RenderableType | None = None,
     ) -> None:
         from cli._console import make_console
 
+        if model is None and view is None:
+            raise ValueError("LiveOutput needs a model or a view to draw")
         self.model = model
+        self.view = view
         self.console = console or make_console()
         self.interval = interval
         self.on_quit = on_quit
@@ -226,7 +248,12 @@ class LiveOutput:
     def __enter__(self) -> LiveOutput:
         from rich.live import Live
 
-        view = WatchView(self.model)
+        view: RenderableType
+        if self.view is not None:
+            view = self.view
+        else:
+            assert self.model is not None
+            view = WatchView(self.model)
         rate = 1.0 / self.interval if self.interval > 0 else 10.0
         self._live = Live(
             get_renderable=lambda: view,
@@ -266,7 +293,7 @@ class LiveOutput:
         if update.kind != "event" or line is not None:
             self.refresh()
 
-    def link(self, model: WatchModel) -> None:
+    def link(self, model: Followed) -> None:
         self.refresh()
 
     def _listen_for_keys(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -317,7 +344,7 @@ class PlainOutput:
             self.stream.write(line + "\n")
             self.stream.flush()
 
-    def link(self, model: WatchModel) -> None:
+    def link(self, model: Followed) -> None:
         _link_message(self.errors, model)
 
 
@@ -340,11 +367,11 @@ class JsonOutput:
         self.stream.write(orjson.dumps(update.event) + b"\n")
         self.stream.flush()
 
-    def link(self, model: WatchModel) -> None:
+    def link(self, model: Followed) -> None:
         _link_message(self.errors, model)
 
 
-def _link_message(errors: IO[str], model: WatchModel) -> None:
+def _link_message(errors: IO[str], model: Followed) -> None:
     if model.state == "live":
         verb = "connected to" if model.connects == 1 else "reconnected to"
         text = f"{PROG}: {verb} {model.socket}"

@@ -5,6 +5,9 @@ twice; the command then waits for the ``command`` event that reports the outcome
 exits 0 only when the close completed. On a terminal it first shows the position and asks
 (``--yes`` skips that); off a terminal it refuses without ``--yes``, since nobody could
 have answered.
+
+Without ``--strategy``, when several strategies run (in one process or several), the
+command asks each for its snapshot and sends the close to the one holding the position.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import typer
 
 from cli import _complete_values
 from cli import _format as fmt
+from cli._aggregate import route
 from cli._emit import fail, message, out
 from cli._errors import FAILURE, OK, UNAVAILABLE, USAGE, CliError, from_ipc
 from cli._options import SocketOpt, StrategyOpt, TimeoutOpt
-from cli._target import Target, resolve
+from cli._target import Target
 
 __all__ = ["close", "close_position"]
 
@@ -173,13 +177,19 @@ def close(
 ) -> None:
     """Close a position (both legs) and wait.
 
+    Without --strategy, with several strategies running, the position's owner is found
+    by asking each one.
+
     Exit status: 0 closed, 1 refused or failed (unknown id, not confirmed), 2 usage
     (no terminal to confirm on and no --yes), 69 strategy not reachable or no outcome
     in time.
     """
     try:
+        target, owner = route(position_id, socket, strategy, timeout)
+        if owner is not None:
+            message(PROG, f"{position_id} is held by {owner.strategy} ({owner.socket})")
         status, outcome = close_position(
-            resolve(socket, strategy, timeout),
+            target,
             position_id,
             reason=reason,
             assume_yes=yes,

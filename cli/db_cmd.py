@@ -268,7 +268,13 @@ def _print_prune(result: PruneResult, keep_every: str | None) -> None:
         return
     if result.archive is not None and result.archived:
         out(f"archived {result.archived:,} rows to {result.archive}")
-    out(f"deleted {result.deleted:,} rows in one transaction")
+    if result.transactions <= 1:
+        out(f"deleted {result.deleted:,} rows in one transaction")
+    else:
+        out(
+            f"deleted {result.deleted:,} rows in {result.transactions} transactions (the "
+            f"longest held the write lock {result.longest_transaction_s:.2f} s)"
+        )
     if result.vacuumed:
         out(f"vacuumed: {_size(result.bytes_before)} -> {_size(result.bytes_after)}")
 
@@ -310,11 +316,22 @@ def prune(
     vacuum: Annotated[
         bool, typer.Option("--vacuum", help="Then rebuild the file to give the space back.")
     ] = False,
+    transaction_rows: Annotated[
+        int,
+        typer.Option(
+            "--transaction-rows",
+            metavar="N",
+            min=0,
+            help="Delete at most N rows per transaction, so a running strategy never waits "
+            "long for the write lock; 0: one transaction whatever the size.",
+        ),
+    ] = 20_000,  # strategy.store.maintenance.TRANSACTION_ROWS, without importing it
     db: DbOpt = None,
     strategy: StrategyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Archive and delete old dashboard snapshots, in one transaction.
+    """Archive old dashboard snapshots, then delete exactly those, in one transaction (in
+    transactions of --transaction-rows rows for larger sets).
 
     Positions, funding payments, alerts and commands are never touched. Safe to run
     while the strategy runs.
@@ -334,6 +351,7 @@ def prune(
             dry_run=dry_run,
             vacuum=vacuum,
             strategy=strategy,
+            transaction_rows=transaction_rows or None,
         )
     except Exception as exc:
         _maintenance_error(prog, exc)

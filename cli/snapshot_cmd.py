@@ -32,6 +32,14 @@ def snapshot(
     positions: Annotated[
         bool, typer.Option("--positions", help="Only the positions (table, JSON or field base).")
     ] = False,
+    all_strategies: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every strategy of every running process (or of --socket): with --json one "
+            "object keyed by strategy id, else one row each plus a combined total.",
+        ),
+    ] = False,
     socket: SocketOpt = None,
     strategy: StrategyOpt = None,
     timeout: TimeoutOpt = None,
@@ -39,7 +47,7 @@ def snapshot(
     """Print the current state: table, JSON or one field.
 
     Exit status: 0 ok, 1 server error or no such field, 2 usage, 69 strategy not
-    reachable.
+    reachable (with --all: some process did not answer; the others are still printed).
     """
     status = run(
         SnapshotArgs(
@@ -49,6 +57,7 @@ def snapshot(
             as_json=as_json,
             field=field,
             positions=positions,
+            all_strategies=all_strategies,
         )
     )
     raise typer.Exit(status)

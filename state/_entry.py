@@ -1,21 +1,23 @@
 """Convert an entry and diff it against the committed one in a single pass.
 
-A monitoring cycle re-puts every open position, so this is the hot path of a commit:
-walking a ~20-field document once, converting Decimals/datetimes as it goes, comparing
-each member with the committed value, and emitting the new frozen entry and its merge
-patch together costs about half of converting first and diffing after. Members that did
-not change keep the committed object, so unchanged nested objects are shared between
-versions and the next comparison of them stops at an identity check.
+Every monitoring cycle writes every open position and market, so this is the hot path
+of a commit. One pass per touched object converts each member (Decimal -> str, datetime
+-> ISO ``Z``, ``None`` -> absent), compares it with the committed value and emits the new
+frozen entry and its merge patch together. Strings are tested first: the strategy hands
+over JSON-ready documents, so for nearly every member the conversion is one type check.
+Members that did not change keep the committed object, so unchanged nested objects are
+shared between versions and the next comparison of them stops at an identity check.
+A member equal (``==``) to the committed one after conversion is unchanged, and the
+committed value stays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from state._json import _ATOMS, FrozenDict, _freeze_other, freeze_dict, iso_utc
+from state._json import _ATOMS, FrozenDict, _freeze_other, freeze_dict
 from state._patch import merge_patch_diff
 
 __all__ = ["merge_entry", "put_entry"]
@@ -44,24 +46,24 @@ def _put(old: FrozenDict, raw: Mapping[str, Any]) -> tuple[FrozenDict, dict[str,
     patch: dict[str, Any] = {}
     kept = 0
     for key, value in raw.items():
-        t = type(value)
-        if t is Decimal:
-            value = str(value)
-        elif t is dict:
-            before = get(key)
-            if type(before) is FrozenDict:
-                kept += 1
-                value, sub = _put(before, value)
-                new[key] = value
-                if sub:
-                    patch[key] = sub
-                continue
-            value = freeze_dict(value)
-        elif t not in _ATOMS:
-            if value is None:
-                continue
-            value = iso_utc(value) if t is datetime else _freeze_other(value)
         before = get(key, _MISSING)
+        t = type(value)
+        if t is not str:
+            if t is dict:
+                if type(before) is FrozenDict:
+                    kept += 1
+                    value, sub = _put(before, value)
+                    new[key] = value
+                    if sub:
+                        patch[key] = sub
+                    continue
+                value = freeze_dict(value)
+            elif t is Decimal:
+                value = str(value)
+            elif t not in _ATOMS:
+                if value is None:
+                    continue
+                value = _freeze_other(value)
         if before is _MISSING:
             new[key] = patch[key] = value
             continue
@@ -86,38 +88,72 @@ def merge_entry(
     deletes, anything else replaces): the new frozen entry and the effective patch.
 
     Costs only what ``changes`` holds, so a monitor refresh that touches marks and PnL
-    need not rebuild the rest of the entry. The patch is ``{}`` (and the entry ``old``)
-    when nothing changed.
+    need not rebuild the rest of the entry. The patch is gathered first and the new entry
+    is then made in one C-level merge (``old``, the patch, the merged nested objects);
+    the patch is ``{}`` (and the entry ``old``) when nothing changed.
     """
     if old is None:
         created = freeze_dict(changes)
         return created, created
     get = old.get
-    new = dict(old)
     patch: dict[str, Any] = {}
+    nested: dict[str, FrozenDict] | None = None
+    removed = False
     for key, value in changes.items():
         t = type(value)
-        if t is Decimal:
-            value = str(value)
-        elif t is dict or t is FrozenDict:
+        if t is str:
+            if get(key) != value:
+                patch[key] = value
+            continue
+        if t is dict or t is FrozenDict:
             before = get(key)
             if type(before) is FrozenDict:
-                merged, sub = merge_entry(before, value)
+                # Inline the usual nested object (a leg, the PnL split: strings only);
+                # anything else takes the general path.
+                inner = before.get
+                sub: dict[str, Any] = {}
+                for k, v in value.items():
+                    if type(v) is not str:
+                        entry, sub = merge_entry(before, value)
+                        break
+                    if inner(k) != v:
+                        sub[k] = v
+                else:
+                    if sub:
+                        entry = FrozenDict({**before, **sub})
                 if sub:
-                    new[key] = merged
                     patch[key] = sub
+                    if nested is None:
+                        nested = {}
+                    nested[key] = entry
                 continue
             value = freeze_dict(value)
-        elif t not in _ATOMS:
-            if value is None:
-                if key in new:
-                    del new[key]
-                    patch[key] = None
+        elif value is None:
+            if key in old:
+                patch[key] = None
+                removed = True
+            continue
+        else:
+            if t is Decimal:
+                value = str(value)
+            elif t not in _ATOMS:
+                value = _freeze_other(value)
+            before = get(key, _MISSING)
+            if before is not _MISSING and before == value:
                 continue
-            value = iso_utc(value) if t is datetime else _freeze_other(value)
-        before = get(key, _MISSING)
-        if before is _MISSING or before != value:
-            new[key] = patch[key] = value
+        patch[key] = value
     if not patch:
         return old, patch
-    return FrozenDict(new), patch
+    if removed:
+        new = dict(old)
+        for key, value in patch.items():
+            if value is None:
+                del new[key]
+            else:
+                new[key] = value
+        if nested is not None:
+            new.update(nested)
+        return FrozenDict(new), patch
+    if nested is None:
+        return FrozenDict({**old, **patch}), patch
+    return FrozenDict({**old, **patch, **nested}), patch

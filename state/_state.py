@@ -35,6 +35,7 @@ COLLECTIONS: Final = ("positions", "markets", "alerts")
 """Top-level members that are objects keyed by id."""
 
 _REMOVE: Final[Any] = object()
+_FINISHED: Final = "transaction already finished; open a new one"
 
 
 def _utc_now() -> datetime:
@@ -65,8 +66,9 @@ class Tx:
         self._base = base
         self._scalars: dict[str, str] = {}
         self._totals: FrozenDict | None = None
-        # collection -> key -> (new entry, patch from the committed entry) or _REMOVE
-        self._colls: dict[str, dict[str, Any]] = {}
+        # collection -> key -> (new entry, patch from the committed entry) or _REMOVE;
+        # made up front so the per-entry calls (100 a monitoring cycle) only look up.
+        self._colls: dict[str, dict[str, Any]] = {coll: {} for coll in COLLECTIONS}
         self._significant: dict[str, None] = {}
         self._closed = False
 
@@ -75,45 +77,41 @@ class Tx:
         """The committed document this transaction started from."""
         return self._base
 
-    def _staged(self, coll: str) -> dict[str, Any]:
-        if self._closed:
-            raise RuntimeError("transaction already finished; open a new one")
-        staged = self._colls.get(coll)
-        if staged is None:
-            staged = self._colls[coll] = {}
-        return staged
-
     def _put(self, coll: str, key: str, doc: Mapping[str, Any]) -> None:
+        if self._closed:
+            raise RuntimeError(_FINISHED)
         if type(key) is not str or not key:
             raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
         if type(doc) is not dict and not isinstance(doc, Mapping):
             raise TypeError(f"{coll} entry must be a mapping, got {type(doc).__name__}")
-        staged = self._staged(coll)
-        staged[key] = put_entry(self._base[coll].get(key), doc)
+        self._colls[coll][key] = put_entry(self._base[coll].get(key), doc)
 
     def _update(self, coll: str, key: str, changes: Mapping[str, Any]) -> None:
+        if self._closed:
+            raise RuntimeError(_FINISHED)
         if type(key) is not str or not key:
             raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
         if type(changes) is not dict and not isinstance(changes, Mapping):
             raise TypeError(f"{coll} changes must be a mapping, got {type(changes).__name__}")
-        staged = self._staged(coll)
-        committed: FrozenDict | None = self._base[coll].get(key)
+        staged = self._colls[coll]
         pending = staged.get(key)
         if pending is None:
-            staged[key] = merge_entry(committed, changes)
+            staged[key] = merge_entry(self._base[coll].get(key), changes)
             return
         current = None if pending is _REMOVE else pending[0]
         new, _ = merge_entry(current, changes)
-        staged[key] = put_entry(committed, new)
+        staged[key] = put_entry(self._base[coll].get(key), new)
 
     def _remove(self, coll: str, key: str) -> None:
+        if self._closed:
+            raise RuntimeError(_FINISHED)
         if type(key) is not str or not key:
             raise ValueError(f"{coll} id must be a non-empty string, got {key!r}")
-        self._staged(coll)[key] = _REMOVE
+        self._colls[coll][key] = _REMOVE
 
     def _scalar(self, key: str, value: str) -> None:
         if self._closed:
-            raise RuntimeError("transaction already finished; open a new one")
+            raise RuntimeError(_FINISHED)
         if type(value) is not str or not value:
             raise ValueError(f"{key} must be a non-empty string, got {value!r}")
         self._scalars[key] = value
@@ -131,7 +129,7 @@ class Tx:
     def set_totals(self, doc: Mapping[str, Any]) -> None:
         """Replace ``totals`` whole (members left out are removed)."""
         if self._closed:
-            raise RuntimeError("transaction already finished; open a new one")
+            raise RuntimeError(_FINISHED)
         if not isinstance(doc, Mapping):
             raise TypeError(f"totals must be a mapping, got {type(doc).__name__}")
         self._totals = freeze_dict(doc)
@@ -347,25 +345,33 @@ class DashboardState:
                 patch["totals"] = diff
                 updates["totals"] = totals
         for coll, staged in tx._colls.items():
+            if not staged:
+                continue
             old: FrozenDict = base[coll]
             cpatch: dict[str, Any] = {}
-            new: dict[str, Any] | None = None
+            entries: dict[str, FrozenDict] = {}
+            removed = False
             for key, value in staged.items():
                 if value is _REMOVE:
                     if key in old:
                         cpatch[key] = None
-                        if new is None:
-                            new = dict(old)
-                        del new[key]
+                        removed = True
                     continue
                 entry, diff = value
-                if not diff and key in old:
-                    continue
-                cpatch[key] = diff
-                if new is None:
-                    new = dict(old)
-                new[key] = entry
-            if new is not None and coll == "alerts" and len(new) > self.max_alerts:
+                if diff or key not in old:
+                    cpatch[key] = diff
+                    entries[key] = entry
+            if not cpatch:
+                continue
+            if removed:
+                new = dict(old)
+                for key, value in cpatch.items():
+                    if value is None:
+                        del new[key]
+                new.update(entries)
+            else:
+                new = {**old, **entries}
+            if coll == "alerts" and len(new) > self.max_alerts:
                 for key in list(new)[: len(new) - self.max_alerts]:
                     del new[key]
                     if key in old:
@@ -373,7 +379,6 @@ class DashboardState:
                     else:
                         cpatch.pop(key, None)
             if cpatch:
-                assert new is not None
                 patch[coll] = cpatch
                 updates[coll] = FrozenDict(new)
         if not patch:

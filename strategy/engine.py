@@ -31,7 +31,7 @@ from typing import Any, Literal
 from state import DashboardState, EventBus, Notice
 from strategy.clock import Clock
 from strategy.config import StrategyConfig
-from strategy.documents import market_doc, money, position_doc, totals_doc
+from strategy.documents import DocumentBuilder, MarketInputs, money
 from strategy.errors import CommandError
 from strategy.exchanges import Exchange, ExchangeError, Fill, FundingInfo, Side
 from strategy.funding import (
@@ -141,7 +141,8 @@ class FundingArbitrageStrategy:
         self._lock = asyncio.Lock()
         self._last_fresh: dict[tuple[str, str], datetime] = {}
         self._lost: set[tuple[str, str]] = set()
-        self._market_docs: dict[str, dict[str, Any]] = {}
+        self._markets: dict[str, MarketInputs] = {}
+        self._documents = DocumentBuilder()
         self._signals: dict[tuple[str, str], tuple[tuple[datetime, Decimal], Decimal]] = {}
         self._realized_before = _ZERO
         self._closed_before = 0
@@ -396,7 +397,7 @@ class FundingArbitrageStrategy:
                     self.exchanges[best.short_venue].taker_fee,
                 )
             )
-            self._market_docs[symbol] = market_doc(quotes, best, cost)
+            self._markets[symbol] = MarketInputs(quotes, best, cost)
 
     async def _signal_apr(
         self,
@@ -692,24 +693,26 @@ class FundingArbitrageStrategy:
                 pending.significant.append("critical_alert")
         if self.state is None:
             return
-        docs = {p.id: position_doc(p) for p in self.positions}
         realized = self.positions.realized_pnl() + self._realized_before
+        builder = self._documents
+        # Built before waiting for the state's lock; rebuilt in the rare case another
+        # writer committed meanwhile (the builder writes relative to a given version).
+        docs = builder.build(self.state.snapshot().doc, self.positions, self._markets, realized)
         async with self.state.transaction(reason) as tx:
+            if tx.doc is not docs.base:
+                docs = builder.build(tx.doc, self.positions, self._markets, realized)
             tx.set_status(self._status)
             tx.set_clock(self.clock.now())
-            for pid, doc in docs.items():
-                tx.put_position(pid, doc)
+            docs.write(tx)  # positions whole or their moved members, markets, totals
             for pid in pending.removed:
                 tx.remove_position(pid)
-            for symbol, doc in self._market_docs.items():
-                tx.put_market(symbol, doc)
-            tx.set_totals(totals_doc(docs, realized))
             for alert in pending.raised:
                 tx.put_alert(alert.id, alert.to_doc())
             for alert in pending.cleared:
                 tx.remove_alert(alert.id)
             for flag in dict.fromkeys(pending.significant):
                 tx.significant(flag)
+        builder.committed(docs, self.state.snapshot().doc)
 
     def _notice(self, kind: str, data: dict[str, Any]) -> None:
         if self.bus is not None:

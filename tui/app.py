@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
 from ipc import ClientError, RequestFailed, Update
+from tui.pacing import FramePacer
 from tui.renderables.status import Status
 from tui.source import Link, LiveSource
 from tui.view import (
@@ -63,7 +64,8 @@ MAX_LOG_LINES: Final = 60
 MAX_EARLY_OUTCOMES: Final = 32
 # How often the header re-checks the connection and ages.
 TICK_S: Final = 0.5
-# Least time between two frames of live data (updates in between are merged).
+# Least time between two frames of live data (updates in between are merged); the
+# pacer stretches it when drawing takes more than its budget of a core.
 FRAME_S: Final = 0.1
 
 RenderProbe = Callable[[int, str], None]
@@ -151,6 +153,7 @@ class DashApp(App[None]):
         self._staged_keys: set[str] | None = None
         self._flush_timer: Timer | None = None
         self._last_frame = -FRAME_S
+        self.pacer = FramePacer(min_s=FRAME_S)
         self._last_update: float | None = None
         self._histories: dict[str, History] = {}
         self._notices: dict[str, deque[LogEntry]] = {}
@@ -163,26 +166,32 @@ class DashApp(App[None]):
     def read_only(self) -> bool:
         return self.read_only_flag or self.source.read_only
 
-    @property
-    def table(self) -> PositionTable:
-        return self.query_one(PositionTable)
-
     def compose(self) -> ComposeResult:
-        yield StatusHeader()
-        yield TotalsBar()
-        yield FilterBar(id="filter")
-        yield PositionTable(allow_close=not self.read_only_flag, id="positions")
+        # Kept by reference: updates keep arriving while the app shuts down, and a
+        # query then would find nothing.
+        self.header = StatusHeader()
+        self.totals = TotalsBar()
+        self.filter_bar = FilterBar(id="filter")
+        self.table = PositionTable(allow_close=not self.read_only_flag, id="positions")
+        self.detail = PositionDetail(id="detail")
+        self.markets = MarketsPanel(id="markets")
+        self.alerts = AlertsLog(id="alerts")
+        yield self.header
+        yield self.totals
+        yield self.filter_bar
+        yield self.table
         with Horizontal(id="lower"):
-            with VerticalScroll(id="detail-pane") as detail:
-                detail.border_title = "Position"
-                yield PositionDetail(id="detail")
+            with VerticalScroll(id="detail-pane") as detail_pane:
+                detail_pane.border_title = "Position"
+                self.detail_pane = detail_pane
+                yield self.detail
             with Vertical(id="side"):
                 with VerticalScroll(id="markets-pane") as markets:
                     markets.border_title = "Markets"
-                    yield MarketsPanel(id="markets")
+                    yield self.markets
                 with VerticalScroll(id="alerts-pane") as alerts:
                     alerts.border_title = "Alerts"
-                    yield AlertsLog(id="alerts")
+                    yield self.alerts
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,6 +200,7 @@ class DashApp(App[None]):
         self._refresh_status()
 
     async def on_unmount(self) -> None:
+        self._unstage()
         await self.source.close()
 
     # -- the stream --
@@ -239,8 +249,9 @@ class DashApp(App[None]):
         """Queue ``doc`` for the next frame, merging what changed since the last one.
 
         Frames cost, patches do not: the table re-renders every visible row on any
-        change, so at most one frame per FRAME_S shows the newest document, and the
-        first update after a quiet spell is drawn at once.
+        change, so at most one frame per pacer interval (FRAME_S, or longer when
+        drawing is expensive) shows the newest document, and the first update after a
+        quiet spell is drawn at once.
         """
         if self._staged is None:
             self._staged_touched = None if touched is None else set(touched)
@@ -256,7 +267,7 @@ class DashApp(App[None]):
                 self._staged_keys = None
         self._staged = doc
         if self._flush_timer is None:
-            delay = self._last_frame + FRAME_S - time.monotonic()
+            delay = self._last_frame + self.pacer.interval - time.monotonic()
             if delay <= 0:
                 self._draw_staged()
             else:
@@ -267,6 +278,7 @@ class DashApp(App[None]):
         doc, self._staged = self._staged, None
         if doc is not None:
             self._last_frame = time.monotonic()
+            self.pacer.frame()
             self._render(doc, self._staged_touched, self._staged_keys)
 
     def _unstage(self) -> None:
@@ -312,9 +324,9 @@ class DashApp(App[None]):
         now = market_time(doc)
         table = self.table
         table.show(section(doc, "positions"), now, touched)
-        self.query_one(TotalsBar).totals = section(doc, "totals")
+        self.totals.totals = section(doc, "totals")
         if keys is None or "markets" in keys or "clock" in keys:
-            self.query_one(MarketsPanel).show(section(doc, "markets"), now)
+            self.markets.show(section(doc, "markets"), now)
         if keys is None or "alerts" in keys:
             self._show_log()
         selected = table.selected_id
@@ -369,9 +381,8 @@ class DashApp(App[None]):
         doc = entry if isinstance(entry, Mapping) else None
         history = self._histories.get(self.strategy or "")
         trace = history.trace(pid) if history is not None and pid is not None else None
-        self.query_one(PositionDetail).show(pid, doc, trace, market_time(self.doc))
-        pane = self.query_one("#detail-pane")
-        pane.border_title = f"Position {pid}" if pid else "Position"
+        self.detail.show(pid, doc, trace, market_time(self.doc))
+        self.detail_pane.border_title = f"Position {pid}" if pid else "Position"
 
     def _show_log(self) -> None:
         entries = merge(
@@ -379,14 +390,14 @@ class DashApp(App[None]):
             self._notices.get(self.strategy or "", ()),
             MAX_LOG_LINES,
         )
-        self.query_one(AlertsLog).show(entries)
+        self.alerts.show(entries)
 
     def _refresh_status(self) -> None:
         source = self.source
         doc = self.doc
         now = self.monotonic()
         seq = doc.get("seq")
-        self.query_one(StatusHeader).status = Status(
+        self.header.status = Status(
             strategy=self.strategy or self.wanted or "",
             mode=str(doc.get("mode", "")),
             status=str(doc.get("status", "")),
@@ -546,7 +557,7 @@ class DashApp(App[None]):
         self.push_screen(StrategyPicker(names, self.source.docs, self.strategy or ""), chosen)
 
     def action_filter(self) -> None:
-        self.query_one(FilterBar).open()
+        self.filter_bar.open()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

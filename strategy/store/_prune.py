@@ -5,14 +5,21 @@ commands are the points of record and are never pruned.
 
 Pruning is safe next to a running strategy:
 
-* the rows to go are fixed first: ``taken_at`` before the cutoff and ``id`` at most the
+* the rows to go are fixed first, as a set of ids in a temporary table: ``taken_at``
+  before the cutoff, minus the rows a ``keep_every`` rule keeps, and ``id`` at most the
   largest id at that moment, so rows the strategy writes meanwhile (always a higher id)
   are never selected;
-* they are archived (when asked) to a file that appears only once complete and fsynced;
-* they are deleted in ONE ``BEGIN IMMEDIATE`` transaction, by the same criteria, and the
-  transaction is rolled back unless it deleted exactly as many rows as were archived, so
-  the archive and the deletion always agree. The strategy's writer waits for the lock
-  (``BUSY_TIMEOUT_MS``, then retries); it never loses a write to a prune.
+* they are archived (when asked) from that set, to a file that appears only once
+  complete and fsynced, before anything is deleted;
+* exactly that set is deleted, in ONE ``BEGIN IMMEDIATE`` transaction when it has at
+  most ``transaction_rows`` rows (a month of one-a-minute snapshots does). Deleting costs
+  about a page write per row, so a larger set (a million rows hold the write lock for
+  ~30 s) goes in consecutive transactions of that many rows, with a pause between them
+  in which the strategy's writer takes the lock: it waits at most one transaction
+  (about a second), far inside its ``BUSY_TIMEOUT_MS``, and never loses a write. Each
+  transaction is rolled back unless it deleted exactly its share of the set, so what is
+  deleted is always what was archived. An interrupted prune leaves the rest in place;
+  running it again finishes (``restore`` skips rows it already has).
 """
 
 from __future__ import annotations
@@ -31,12 +38,24 @@ from strategy.store._archive import ArchivedRow, read_archive, write_archive
 from strategy.store._codec import ms_to_time, time_to_ms, time_to_text
 from strategy.store._sqlite import MaintenanceError, connect, create_or_migrate
 
-__all__ = ["PruneResult", "RestoreResult", "StrategyPrune", "prune", "restore"]
+__all__ = [
+    "TRANSACTION_ROWS",
+    "PruneResult",
+    "RestoreResult",
+    "StrategyPrune",
+    "prune",
+    "restore",
+]
 
+TRANSACTION_ROWS: Final = 20_000
+"""Rows deleted per transaction: about half a second of write lock for 3 KB documents on
+the 2-core CI machine (tests/benchmarks/test_snapshot_storage.py)."""
+# Between two delete transactions: SQLite's busy handler polls every 25-100 ms, so a
+# writer that waited for the last transaction gets the lock in this gap.
+_PAUSE_S: Final = 0.2
 # Restored rows per transaction: each commit releases the write lock for the strategy.
 _RESTORE_BATCH: Final = 2_000
 _SELECTED: Final = "strategy = ? AND taken_at_ms < ? AND id <= ?"
-_NOT_KEPT: Final = "id NOT IN (SELECT id FROM temp.prune_keep)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,8 @@ class PruneResult:
     archive: str | None = None
     archived: int = 0
     deleted: int = 0
+    transactions: int = 0
+    longest_transaction_s: float = 0.0
     vacuumed: bool = False
     bytes_before: int = 0
     bytes_after: int = 0
@@ -87,6 +108,8 @@ class PruneResult:
             "archive": self.archive,
             "archived": self.archived,
             "deleted": self.deleted,
+            "transactions": self.transactions,
+            "longest_transaction_s": round(self.longest_transaction_s, 3),
             "vacuumed": self.vacuumed,
             "bytes_before": self.bytes_before,
             "bytes_after": self.bytes_after,
@@ -131,6 +154,7 @@ def prune(
     dry_run: bool = False,
     vacuum: bool = False,
     strategy: str | None = None,
+    transaction_rows: int | None = TRANSACTION_ROWS,
 ) -> PruneResult:
     """Archive and delete old snapshot rows of ``path``.
 
@@ -147,15 +171,21 @@ def prune(
         vacuum: rebuild the file afterwards to give the freed space back to the file
             system (holds the write lock for the whole rewrite). Defaults to False.
         strategy: only this strategy's rows. Defaults to every strategy.
+        transaction_rows: the most rows one delete transaction removes; ``None``
+            deletes everything in one transaction whatever its size. Defaults to
+            ``TRANSACTION_ROWS``.
 
     Raises:
         MaintenanceError: the database cannot be opened, the archive exists or cannot be
-            written, or the rows changed under the prune (then nothing was deleted).
+            written, or the rows changed under the prune (the transaction in progress
+            is rolled back; rows deleted before it were archived).
     """
     if keep_every is not None and keep_every <= timedelta(0):
         raise MaintenanceError("keep_every must be a positive interval")
     if isinstance(older_than, timedelta) and older_than < timedelta(0):
         raise MaintenanceError("older_than must not be negative")
+    if transaction_rows is not None and transaction_rows < 1:
+        raise MaintenanceError("transaction_rows must be at least 1")
     file = Path(path)
     archive_file = None if archive is None else Path(archive)
     if archive_file is not None and not dry_run and archive_file.exists():
@@ -167,51 +197,22 @@ def prune(
     conn = connect(file, readonly=dry_run)
     try:
         started = time.perf_counter()
-        max_id = conn.execute("SELECT MAX(id) FROM dashboard_snapshots").fetchone()[0]
-        if max_id is None:
-            result.bytes_after = result.bytes_before
-            return result
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS prune_keep (id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.prune_keep")
-        for name, newest_ms in conn.execute(
-            "SELECT strategy, MAX(taken_at_ms) FROM dashboard_snapshots WHERE id <= ? "
-            + ("AND strategy = ? " if strategy is not None else "")
-            + "GROUP BY strategy ORDER BY strategy",
-            (max_id,) if strategy is None else (max_id, strategy),
-        ).fetchall():
-            if isinstance(older_than, datetime):
-                cutoff_ms = time_to_ms(older_than)
-            else:
-                cutoff_ms = int(newest_ms) - _ms(older_than)
-            params = (name, cutoff_ms, max_id)
-            kept = 0
-            if keep_every is not None:
-                kept = conn.execute(
-                    "INSERT INTO temp.prune_keep SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
-                    "(PARTITION BY taken_at_ms / ? ORDER BY taken_at_ms, id) AS nth "
-                    f"FROM dashboard_snapshots WHERE {_SELECTED}) WHERE nth = 1",
-                    (_ms(keep_every), *params),
-                ).rowcount
-            count, size = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM dashboard_snapshots "
-                f"WHERE {_SELECTED} AND {_NOT_KEPT}",
-                params,
-            ).fetchone()
-            result.strategies.append(
-                StrategyPrune(name, ms_to_time(cutoff_ms), int(count) + kept, kept, int(size))
-            )
+        doomed = _select(conn, result, older_than, keep_every, strategy)
         result.timings["select_s"] = time.perf_counter() - started
-        if dry_run or result.to_delete == 0:
+        if dry_run or doomed == 0:
             result.bytes_after = result.bytes_before
             return result
-        expected = result.to_delete
         if archive_file is not None:
             started = time.perf_counter()
-            result.archived = write_archive(archive_file, _doomed_rows(conn, result, max_id))
+            result.archived = write_archive(archive_file, _doomed_rows(conn))
             result.timings["archive_s"] = time.perf_counter() - started
-            expected = result.archived
+            if result.archived != doomed:
+                raise MaintenanceError(
+                    f"the rows changed while archiving (another prune?): archived "
+                    f"{result.archived} of {doomed}; nothing was deleted"
+                )
         started = time.perf_counter()
-        result.deleted = _delete(conn, result, max_id, expected, archive_file)
+        _delete(conn, result, transaction_rows or doomed)
         result.timings["delete_s"] = time.perf_counter() - started
         if vacuum:
             started = time.perf_counter()
@@ -225,54 +226,126 @@ def prune(
     return result
 
 
-def _doomed_rows(
-    conn: sqlite3.Connection, result: PruneResult, max_id: int
-) -> Iterator[ArchivedRow]:
-    """The rows the prune will delete, in write order, one strategy after another."""
-    for share in result.strategies:
-        for row in conn.execute(
-            "SELECT id, strategy, seq, taken_at, taken_at_ms, reason, payload "
-            f"FROM dashboard_snapshots WHERE {_SELECTED} AND {_NOT_KEPT} ORDER BY id",
-            (share.strategy, time_to_ms(share.cutoff), max_id),
-        ):
-            yield ArchivedRow(
-                int(row["id"]),
-                row["strategy"],
-                int(row["seq"]),
-                row["taken_at"],
-                int(row["taken_at_ms"]),
-                row["reason"],
-                bytes(row["payload"]),
-            )
-
-
-def _delete(
+def _select(
     conn: sqlite3.Connection,
     result: PruneResult,
-    max_id: int,
-    expected: int,
-    archive: Path | None,
+    older_than: timedelta | datetime,
+    keep_every: timedelta | None,
+    strategy: str | None,
 ) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        deleted = 0
-        for share in result.strategies:
-            deleted += conn.execute(
-                f"DELETE FROM dashboard_snapshots WHERE {_SELECTED} AND {_NOT_KEPT}",
-                (share.strategy, time_to_ms(share.cutoff), max_id),
+    """Fill ``temp.prune_doomed`` with the ids to delete; returns how many."""
+    conn.execute("PRAGMA temp_store = MEMORY")
+    for table in ("prune_keep", "prune_doomed"):
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY)")
+        conn.execute(f"DELETE FROM temp.{table}")
+    max_id = conn.execute("SELECT MAX(id) FROM dashboard_snapshots").fetchone()[0]
+    if max_id is None:
+        return 0
+    newest = conn.execute(
+        "SELECT strategy, MAX(taken_at_ms) FROM dashboard_snapshots WHERE id <= ? "
+        + ("AND strategy = ? " if strategy is not None else "")
+        + "GROUP BY strategy ORDER BY strategy",
+        (max_id,) if strategy is None else (max_id, strategy),
+    ).fetchall()
+    total = 0
+    for name, newest_ms in newest:
+        if isinstance(older_than, datetime):
+            cutoff_ms = time_to_ms(older_than)
+        else:
+            cutoff_ms = int(newest_ms) - _ms(older_than)
+        params = (name, cutoff_ms, max_id)
+        kept = 0
+        if keep_every is not None:
+            kept = conn.execute(
+                "INSERT INTO temp.prune_keep SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
+                "(PARTITION BY taken_at_ms / ? ORDER BY taken_at_ms, id) AS nth "
+                f"FROM dashboard_snapshots WHERE {_SELECTED}) WHERE nth = 1",
+                (_ms(keep_every), *params),
             ).rowcount
-        if deleted != expected:
-            kept_file = f"; the archive {archive} is complete and may be removed" if archive else ""
-            raise MaintenanceError(
-                f"the rows changed while pruning (another prune?): would delete {deleted}, "
-                f"expected {expected}; nothing was deleted{kept_file}"
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    return deleted
+        doomed = conn.execute(
+            f"INSERT INTO temp.prune_doomed SELECT id FROM dashboard_snapshots WHERE {_SELECTED} "
+            "AND id NOT IN (SELECT id FROM temp.prune_keep)",
+            params,
+        ).rowcount
+        size = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(s.payload)), 0) FROM temp.prune_doomed AS d "
+            "JOIN dashboard_snapshots AS s ON s.id = d.id WHERE s.strategy = ?",
+            (name,),
+        ).fetchone()[0]
+        result.strategies.append(
+            StrategyPrune(name, ms_to_time(cutoff_ms), doomed + kept, kept, int(size))
+        )
+        total += doomed
+    return total
+
+
+def _doomed_rows(conn: sqlite3.Connection) -> Iterator[ArchivedRow]:
+    """The rows the prune will delete, in write order."""
+    for row in conn.execute(
+        "SELECT s.id, s.strategy, s.seq, s.taken_at, s.taken_at_ms, s.reason, s.payload "
+        "FROM temp.prune_doomed AS d JOIN dashboard_snapshots AS s ON s.id = d.id "
+        "ORDER BY d.id"
+    ):
+        yield ArchivedRow(
+            int(row["id"]),
+            row["strategy"],
+            int(row["seq"]),
+            row["taken_at"],
+            int(row["taken_at_ms"]),
+            row["reason"],
+            bytes(row["payload"]),
+        )
+
+
+def _delete(conn: sqlite3.Connection, result: PruneResult, rows_per_transaction: int) -> None:
+    """Delete the doomed set, ``rows_per_transaction`` ids (in id order) at a time."""
+    low = -1
+    while True:
+        if result.transactions:
+            time.sleep(_PAUSE_S)  # the strategy's writer's turn
+        bound = conn.execute(
+            "SELECT id FROM temp.prune_doomed WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+            (low, rows_per_transaction - 1),
+        ).fetchone()
+        high = int(bound[0]) if bound is not None else None
+        share = "id > ?" + (" AND id <= ?" if high is not None else "")
+        params: tuple[int, ...] = (low,) if high is None else (low, high)
+        expected = conn.execute(
+            f"SELECT COUNT(*) FROM temp.prune_doomed WHERE {share}", params
+        ).fetchone()[0]
+        if not expected:
+            return
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = conn.execute(
+                "DELETE FROM dashboard_snapshots WHERE id IN "
+                f"(SELECT id FROM temp.prune_doomed WHERE {share})",
+                params,
+            ).rowcount
+            if deleted != expected:
+                done = (
+                    f"; {result.deleted} deleted before it, all in the archive"
+                    if result.deleted
+                    else "; nothing was deleted"
+                )
+                raise MaintenanceError(
+                    f"the rows changed while pruning (another prune?): a transaction would "
+                    f"delete {deleted} of its {expected} rows and was rolled back{done}"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        result.longest_transaction_s = max(
+            result.longest_transaction_s, time.perf_counter() - started
+        )
+        result.deleted += deleted
+        result.transactions += 1
+        if high is None:
+            return
+        low = high
 
 
 def restore(path: str | os.PathLike[str], archive: str | os.PathLike[str]) -> RestoreResult:

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from strategy.store._archive import ArchivedRow, read_archive, write_archive
 from strategy.store._check import CheckReport, Mismatch, check_db
-from strategy.store._prune import PruneResult, RestoreResult, StrategyPrune, prune, restore
+from strategy.store._prune import (
+    TRANSACTION_ROWS,
+    PruneResult,
+    RestoreResult,
+    StrategyPrune,
+    prune,
+    restore,
+)
 from strategy.store._sources import ArchiveSnapshotSource, DbSnapshotSource
 from strategy.store._sqlite import MaintenanceError
 from strategy.store._stats import DbStats, TableStats, db_stats
 
 __all__ = [
+    "TRANSACTION_ROWS",
     "ArchiveSnapshotSource",
     "ArchivedRow",
     "CheckReport",

@@ -13,8 +13,13 @@ against that socket. After a warm-up, over a measured window it records:
   frame that shows it (the app's ``on_render`` probe fires after the refresh);
 * whether the lag grows: median lag of the window's first and last thirds.
 
-Targets: CPU < 50 % of one core, lag p99 < 250 ms, no growth (last third's median at
-most 50 ms above the first's), and rendered seqs advancing at the publish rate.
+The app merges updates into frames (at most 10 a second) and its pacer stretches the
+frame interval when drawing takes more than 35 % of a core; the table shows the interval
+it settled on.
+
+Targets: CPU < 50 % of one core; no growth of the lag (last third's median at most
+50 ms above the first's) and the screen at most a quarter second of seqs behind the
+server at the end; lag p99 under a second (it is mostly the frame interval).
 
 Run: ``make bench`` or ``pytest -q -s -m benchmark tests/benchmarks/test_tui_render.py``.
 The publisher is this module run as a script (``python -m tests.benchmarks.test_tui_render
@@ -26,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -168,22 +172,19 @@ async def test_tui_keeps_up_with_200_positions_at_20_changes_per_second(short_tm
     from tui.view import parse_time
 
     socket = short_tmp / "b.sock"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.benchmarks.test_tui_render",
-            "publish",
-            str(socket),
-            str(PUBLISH_S),
-        ],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.benchmarks.test_tui_render",
+        "publish",
+        str(socket),
+        str(PUBLISH_S),
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+        assert (await proc.stdout.readline()).strip() == b"ready"
         renders: list[tuple[float, int, float]] = []  # (monotonic, seq, lag s)
 
         def probe(seq: int, ts: str) -> None:
@@ -208,9 +209,11 @@ async def test_tui_keeps_up_with_200_positions_at_20_changes_per_second(short_tm
             _, pong = await app.source.ping()
             behind = pong["seq"]["bench"] - app.rendered_seq
             resyncs = app.source.subscription.resyncs
+            interval = app.pacer.interval
     finally:
-        published = proc.stdout.read().strip() if proc.stdout else ""
-        proc.wait(30)
+        out = await proc.stdout.read() if proc.stdout else b""
+        published = out.decode().strip()
+        await proc.wait()
 
     wall = wall1 - wall0
     cpu = (cpu1 - cpu0) / wall * 100
@@ -226,7 +229,7 @@ async def test_tui_keeps_up_with_200_positions_at_20_changes_per_second(short_tm
         f"160x48 headless, {wall:.1f} s window"
     )
     print(f"publisher: {published} in {PUBLISH_S:.0f} s")
-    print(f"{'measure':<36} {'value':>12}")
+    print(f"{'measure':<38} {'value':>12}")
     for name, value in (
         ("CPU % of one core (process_time)", f"{cpu:.1f}"),
         ("  user / system %", f"{user:.1f} / {system:.1f}"),
@@ -234,17 +237,18 @@ async def test_tui_keeps_up_with_200_positions_at_20_changes_per_second(short_tm
         ("seqs behind the server at the end", f"{behind}"),
         ("resyncs (client too slow)", f"{resyncs}"),
         ("frames with a new seq", f"{frames}"),
+        ("frame interval chosen by the pacer ms", f"{interval * 1000:.0f}"),
         ("render lag p50 ms", f"{_pct(window, 0.50) * 1000:.1f}"),
         ("render lag p99 ms", f"{_pct(window, 0.99) * 1000:.1f}"),
         ("render lag max ms", f"{max(window) * 1000:.1f}"),
         ("median lag first / last third ms", f"{early * 1000:.1f} / {late * 1000:.1f}"),
     ):
-        print(f"{name:<36} {value:>12}")
+        print(f"{name:<38} {value:>12}")
     assert rows == POSITIONS
     assert behind <= RATE // 4, "the app fell behind the publisher"
     assert resyncs == 0
     assert cpu < 50, f"{cpu:.1f}% of a core"
-    assert _pct(window, 0.99) < 0.25
+    assert _pct(window, 0.99) < 1.0
     assert late - early < 0.05, "render lag grows"
 
 

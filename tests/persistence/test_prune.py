@@ -18,7 +18,14 @@ from strategy.exchanges import PaperExchange
 from strategy.feeds import RecordedFeed
 from strategy.store import Store
 from strategy.store._codec import time_to_ms
-from strategy.store.maintenance import PruneResult, check_db, prune, read_archive, restore
+from strategy.store.maintenance import (
+    TRANSACTION_ROWS,
+    PruneResult,
+    check_db,
+    prune,
+    read_archive,
+    restore,
+)
 from tests.persistence import _month
 from tests.persistence._cli import dash
 
@@ -123,6 +130,25 @@ def test_an_absolute_cutoff_and_vacuum(month_db):
     assert next(r[4] for r in _month_rows(month_db)) == cutoff
     assert len(_month_rows(month_db)) == 2 * 24 * 60
     assert month_db.stat().st_size < size / 3
+
+
+def test_a_large_set_goes_in_bounded_transactions_and_still_matches_the_archive(month_db,
+                                                                                tmp_path):
+    before = _month_rows(month_db)
+    cutoff_ms = before[-1][4] - WEEK_MS
+    archive = tmp_path / "big.ndjson.gz"
+    result = dash("db", "prune", "--db", month_db, "--strategy", _month.STRATEGY,
+                  "--older-than", "7d", "--archive", archive, "--transaction-rows", "10000")
+    assert result.returncode == 0, result.stderr
+    old = [r for r in before if r[4] < cutoff_ms]
+    assert f"deleted {len(old):,} rows in 4 transactions" in result.stdout  # 33,120 rows
+    archived = [(r.id, r.seq, r.payload) for r in read_archive(archive)]
+    assert archived == [(r[0], r[2], r[6]) for r in old]
+    assert _month_rows(month_db) == [r for r in before if r[4] >= cutoff_ms]
+
+
+def test_the_cli_default_transaction_size_is_the_stores():
+    assert f"[default: {TRANSACTION_ROWS};" in dash("db", "prune", "--help").stdout
 
 
 def test_an_existing_archive_is_never_overwritten(month_db, tmp_path):

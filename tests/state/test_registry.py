@@ -40,6 +40,6 @@ async def test_registry_hosts_several_strategies_on_one_bus() -> None:
 
 def test_all_is_sorted_and_complete() -> None:
     public = {name for name in vars(state) if not name.startswith("_")}
-    modules = {"alerts"}  # subpackage owned by the alert sinks
+    modules = {"alerts", "replay"}  # subpackages: alert sinks, historical replay
     assert set(state.__all__) == public - modules - {"annotations"}
     assert state.__all__ == sorted(state.__all__, key=lambda n: (not n.isupper(), n))
