@@ -152,10 +152,8 @@ SPEC: dict[str, Any] = {'root': {'options': [{'names': ['--install-completion'],
                                         'flag': True,
                                         'multiple': False,
                                         'hidden': False,
-                                        'help': 'Every strategy of every running process (or '
-                                                'of --socket): with --json one object\n'
-                                                'keyed by strategy id, else one row each plus '
-                                                'a combined total.',
+                                        'help': 'Every strategy running (or on --socket); '
+                                                '--json: keyed by strategy id.',
                                         'values': None},
                                        {'names': ['--socket'],
                                         'flag': False,
@@ -210,10 +208,8 @@ SPEC: dict[str, Any] = {'root': {'options': [{'names': ['--install-completion'],
                                      'flag': True,
                                      'multiple': False,
                                      'hidden': False,
-                                     'help': 'Every strategy of every running process (or of '
-                                             '--socket): one row each plus a \n'
-                                             'combined total; processes that start or stop '
-                                             'later join or leave.',
+                                     'help': 'Every strategy running (or on --socket): a row '
+                                             'each and the total.',
                                      'values': None},
                                     {'names': ['--socket'],
                                      'flag': False,
@@ -368,11 +364,13 @@ SPEC: dict[str, Any] = {'root': {'options': [{'names': ['--install-completion'],
                                     'hidden': False,
                                     'help': 'Least time between redraws.',
                                     'values': None},
-                                   {'names': ['--tui'],
-                                    'flag': True,
+                                   {'names': ['--view'],
+                                    'flag': False,
                                     'multiple': False,
                                     'hidden': False,
-                                    'help': 'Open the full-screen TUI instead of `dash watch`.',
+                                    'help': 'tui (full screen), watch (Rich tables) or auto: '
+                                            'the TUI on a terminal without \n'
+                                            '--duration, else watch.',
                                     'values': None},
                                    {'names': ['--help'],
                                     'flag': True,

@@ -134,7 +134,7 @@ def _run_tui(socket: Path) -> None:
 
     problem = terminal_problem()
     if problem is not None:
-        raise CliError(f"--tui needs a terminal: {problem}", FAILURE)
+        raise CliError(f"the TUI needs a terminal: {problem}", FAILURE)
     from tui.app import DashApp
 
     DashApp(socket, strategy=STRATEGY_ID, timeout=5.0).run()
@@ -158,10 +158,14 @@ def demo(
         float,
         typer.Option("--interval", metavar="SECONDS", min=0.0, help="Least time between redraws."),
     ] = 0.5,
-    tui: Annotated[
-        bool,
-        typer.Option("--tui", help="Open the full-screen TUI instead of `dash watch`."),
-    ] = False,
+    view: Annotated[
+        str,
+        typer.Option(
+            "--view",
+            help="tui (full screen), watch (Rich tables) or auto: the TUI on a terminal "
+            "without --duration, else watch.",
+        ),
+    ] = "auto",
 ) -> None:
     """Paper strategy at high speed, watched live.
 
@@ -173,7 +177,11 @@ def demo(
     """
     from cli._target import Target
     from cli._watch import choose_mode, watch
+    from cli.tui_cmd import terminal_problem
 
+    if view not in ("auto", "tui", "watch"):
+        raise typer.BadParameter("tui, watch or auto", param_hint="--view")
+    tui = view == "tui" or (view == "auto" and duration is None and terminal_problem() is None)
     db, log, socket = demo_paths()
     process = DemoProcess(speed, db, log, socket)
     status = OK

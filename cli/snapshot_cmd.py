@@ -36,8 +36,7 @@ def snapshot(
         bool,
         typer.Option(
             "--all",
-            help="Every strategy of every running process (or of --socket): with --json one "
-            "object keyed by strategy id, else one row each plus a combined total.",
+            help="Every strategy running (or on --socket); --json: keyed by strategy id.",
         ),
     ] = False,
     socket: SocketOpt = None,

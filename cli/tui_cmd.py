@@ -53,9 +53,7 @@ def terminal_problem(
 def tui(
     read_only: Annotated[
         bool,
-        typer.Option(
-            "--read-only", help="Hide and refuse control actions (closing positions)."
-        ),
+        typer.Option("--read-only", help="Hide and refuse control actions (closing positions)."),
     ] = False,
     socket: SocketOpt = None,
     strategy: StrategyOpt = None,

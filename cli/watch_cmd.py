@@ -43,8 +43,7 @@ def watch(
         bool,
         typer.Option(
             "--all",
-            help="Every strategy of every running process (or of --socket): one row each "
-            "plus a combined total; processes that start or stop later join or leave.",
+            help="Every strategy running (or on --socket): a row each and the total.",
         ),
     ] = False,
     socket: SocketOpt = None,

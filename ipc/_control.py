@@ -46,7 +46,12 @@ class CommandTicket:
 
 
 class ControlTarget(Protocol):
-    """What :class:`ipc.SocketServer` serves and controls."""
+    """What :class:`ipc.SocketServer` serves and controls.
+
+    Optional members, looked up with ``getattr``: ``mode`` (a string the hello carries,
+    ``"replay"`` for ``dash replay``), ``ping_info()`` (a dict merged into every ``ping``
+    reply) and ``audit(...)`` (see the server's ``ping``).
+    """
 
     @property
     def registry(self) -> StateRegistry:

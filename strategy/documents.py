@@ -64,9 +64,19 @@ def _bps(position: Position) -> str:
 
 
 def _same(new: Sequence[object], old: Sequence[object]) -> bool:
-    """Element-wise identity: raw Decimals print as they were made (``"1.0"`` and
-    ``"1.00"`` are equal but read differently), so only the same object is unchanged."""
     return all(map(is_, new, old))
+
+
+def _reprinted(new: Decimal | None, old: Decimal | None) -> bool:
+    """Whether ``new`` reads differently from ``old`` in a document.
+
+    Raw Decimals (marks, rates) print as they were made: ``100.1`` and ``100.10`` are
+    equal but differ as text, so equal values must also share exponent and sign."""
+    if new is old:
+        return False
+    if new is None or old is None:
+        return True
+    return new != old or not new.same_quantum(old) or new.is_signed() != old.is_signed()
 
 
 class Figures(NamedTuple):
@@ -195,9 +205,8 @@ def _position_changes(position: Position, was: _Position) -> tuple[dict[str, Any
     notional, legs, funding, fees = was.figures
     moved = False
 
-    prices = (long.mark, short.mark, long.exit_price, short.exit_price)
-    now.prices = prices
-    if _same(prices, was.prices):
+    now.prices = prices = (long.mark, short.mark, long.exit_price, short.exit_price)
+    if not any(map(_reprinted, prices, was.prices)):
         now.long_pnl, now.short_pnl = was.long_pnl, was.short_pnl
     else:
         qty = position.qty
@@ -328,9 +337,9 @@ class _Market:
 
 def _quote_changes(q: MarketQuote, was: MarketQuote) -> dict[str, Any]:
     sub: dict[str, Any] = {}
-    if q.mark is not was.mark:
+    if _reprinted(q.mark, was.mark):
         sub["mark"] = str(q.mark)
-    if q.rate is not was.rate:
+    if _reprinted(q.rate, was.rate):
         sub["rate"] = str(q.rate)
     if q.apr != was.apr:
         sub["apr"] = _apr(q.apr)

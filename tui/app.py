@@ -30,8 +30,10 @@ from tui.renderables.status import Status
 from tui.source import Link, LiveSource
 from tui.view import (
     COLUMNS,
+    CommandTracker,
     History,
     LogEntry,
+    PendingFrame,
     alert_entries,
     command_outcome,
     market_time,
@@ -60,8 +62,6 @@ __all__ = ["DashApp"]
 MAX_NOTICES: Final = 100
 # Lines in the alerts log.
 MAX_LOG_LINES: Final = 60
-# Command outcomes seen before their ticket came back (matched when it does).
-MAX_EARLY_OUTCOMES: Final = 32
 # How often the header re-checks the connection and ages.
 TICK_S: Final = 0.5
 # Least time between two frames of live data (updates in between are merged); the
@@ -148,9 +148,7 @@ class DashApp(App[None]):
         self.last_ping: float | None = None
         self._on_render = on_render
         self._render_pending = False
-        self._staged: Mapping[str, Any] | None = None
-        self._staged_touched: set[str] | None = None
-        self._staged_keys: set[str] | None = None
+        self._pending_frame = PendingFrame()
         self._flush_timer: Timer | None = None
         self._last_frame = -FRAME_S
         self.pacer = FramePacer(min_s=FRAME_S)
@@ -158,8 +156,7 @@ class DashApp(App[None]):
         self._histories: dict[str, History] = {}
         self._notices: dict[str, deque[LogEntry]] = {}
         self._notice_ids = itertools.count(1)
-        self._pending: dict[str, str] = {}
-        self._early: dict[str, Mapping[str, Any]] = {}
+        self.commands = CommandTracker()
         self._strategy_count = 0
 
     @property
@@ -246,26 +243,14 @@ class DashApp(App[None]):
     def _stage(
         self, doc: Mapping[str, Any], touched: list[str] | None, keys: list[str] | None
     ) -> None:
-        """Queue ``doc`` for the next frame, merging what changed since the last one.
+        """Queue ``doc`` for the next frame, merged with what is already queued.
 
         Frames cost, patches do not: the table re-renders every visible row on any
         change, so at most one frame per pacer interval (FRAME_S, or longer when
         drawing is expensive) shows the newest document, and the first update after a
         quiet spell is drawn at once.
         """
-        if self._staged is None:
-            self._staged_touched = None if touched is None else set(touched)
-            self._staged_keys = None if keys is None else set(keys)
-        else:
-            if self._staged_touched is not None and touched is not None:
-                self._staged_touched.update(touched)
-            else:
-                self._staged_touched = None
-            if self._staged_keys is not None and keys is not None:
-                self._staged_keys.update(keys)
-            else:
-                self._staged_keys = None
-        self._staged = doc
+        self._pending_frame.add(doc, touched, keys)
         if self._flush_timer is None:
             delay = self._last_frame + self.pacer.interval - time.monotonic()
             if delay <= 0:
@@ -275,33 +260,41 @@ class DashApp(App[None]):
 
     def _draw_staged(self) -> None:
         self._flush_timer = None
-        doc, self._staged = self._staged, None
-        if doc is not None:
+        frame = self._pending_frame.take()
+        if frame is not None:
             self._last_frame = time.monotonic()
             self.pacer.frame()
-            self._render(doc, self._staged_touched, self._staged_keys)
+            self._render(frame.doc, frame.touched, frame.keys)
 
     def _unstage(self) -> None:
         """Forget queued updates: a full render is about to replace them."""
-        self._staged = None
+        self._pending_frame.clear()
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
 
     def _choose_strategy(self, arrived: str) -> None:
-        wanted = self.wanted
-        if wanted is not None and wanted in self.source.docs:
-            chosen = wanted
-        elif wanted is not None and wanted in self.source.strategies():
-            return  # its snapshot is on the way
-        else:
-            chosen = arrived
-            if wanted is not None:
-                self.notify(
-                    f"No strategy {wanted!r} on this socket; showing {arrived}.", severity="warning"
-                )
-                self.wanted = None
-        self.strategy = chosen
+        """Pick the strategy to show: the one asked for, else the one shown before (a
+        reconnect starts over), else the first that arrives."""
+        served = self.source.strategies()
+        for candidate in (self.wanted, self.strategy):
+            if candidate is None:
+                continue
+            if candidate in self.source.docs:
+                self._show_strategy(candidate)
+                return
+            if candidate in served:
+                return  # its snapshot is on the way
+        if self.wanted is not None:
+            self.notify(
+                f"No strategy {self.wanted!r} on this socket; showing {arrived}.",
+                severity="warning",
+            )
+            self.wanted = None
+        self._show_strategy(arrived)
+
+    def _show_strategy(self, strategy: str) -> None:
+        self.strategy = strategy
         if self.read_only:
             self.table.allow_close = False
         self.refresh_bindings()
@@ -360,17 +353,12 @@ class DashApp(App[None]):
             self._show_log()
 
     def _command_finished(self, data: Any) -> None:
-        if not isinstance(data, Mapping):
-            return
-        command_id = data.get("command_id")
-        if not isinstance(command_id, str):
-            return
-        if self._pending.pop(command_id, None) is None:
-            self._early[command_id] = data
-            while len(self._early) > MAX_EARLY_OUTCOMES:
-                self._early.pop(next(iter(self._early)))
-            return
-        text, severity = command_outcome(data)
+        outcome = self.commands.finished(data)
+        if outcome is not None:
+            self._notify_outcome(outcome)
+
+    def _notify_outcome(self, outcome: Mapping[str, Any]) -> None:
+        text, severity = command_outcome(outcome)
         self.notify(text, title="Close position", severity=severity)  # type: ignore[arg-type]
 
     # -- panes --
@@ -477,14 +465,11 @@ class DashApp(App[None]):
                 f"Close of {position} not sent: {exc}", title="Close position", severity="error"
             )
             return
-        command_id = str(ticket.get("command_id"))
-        outcome = ticket.get("outcome") if ticket.get("duplicate") else None
-        outcome = outcome or self._early.pop(command_id, None)
-        if isinstance(outcome, Mapping):
-            text, severity = command_outcome(outcome)
-            self.notify(text, title="Close position", severity=severity)  # type: ignore[arg-type]
+        outcome = self.commands.sent(ticket, position)
+        if outcome is not None:
+            self._notify_outcome(outcome)
             return
-        self._pending[command_id] = position
+        command_id = ticket.get("command_id")
         self.notify(f"Closing {position}… (command {command_id})", title="Close position")
 
     async def _ping(self) -> None:

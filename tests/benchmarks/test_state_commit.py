@@ -104,7 +104,8 @@ class Book:
             self.price[symbol] *= 1 + self.rnd.gauss(0, 0.0008)
             quotes = []
             for venue in VENUES:
-                mark = Decimal(self.fmt[symbol] % (self.price[symbol] * self.rnd.uniform(0.9997, 1.0003)))
+                drift = self.rnd.uniform(0.9997, 1.0003)
+                mark = Decimal(self.fmt[symbol] % (self.price[symbol] * drift))
                 rate = self.rates[venue, symbol]
                 apr = annualise(rate, 8)
                 quote = MarketQuote(venue, symbol, rate, 8, apr, mark, self.next_funding, now, apr)

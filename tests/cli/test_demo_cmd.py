@@ -24,7 +24,7 @@ def test_demo_prints_plain_lines_and_stops_its_strategy(env, short_tmp):
 
 
 def test_demo_in_a_terminal_quits_on_q_and_stops_the_strategy(env, short_tmp, tmux: Tmux):
-    tmux.start([DASH, "demo", "--interval", "0.2"], 100, 30)
+    tmux.start([DASH, "demo", "--view", "watch", "--interval", "0.2"], 100, 30)
     tmux.wait_screen(lambda s: "● live" in s and "demo" in s and "Positions" in s, timeout=30)
     assert (short_tmp / "run" / "dash" / "demo.sock").exists()
     tmux.send_keys("q")
@@ -33,9 +33,10 @@ def test_demo_in_a_terminal_quits_on_q_and_stops_the_strategy(env, short_tmp, tm
     assert not (short_tmp / "run" / "dash" / "demo.sock").exists()
 
 
-def test_demo_tui_opens_the_dashboard_and_stops_the_strategy(env, short_tmp, tmux: Tmux):
-    tmux.start([DASH, "demo", "--tui"], 120, 35)
-    tmux.wait_screen(lambda s: "p-" in s and "demo" in s, timeout=40)
+def test_demo_opens_the_tui_on_a_terminal_and_stops_the_strategy(env, short_tmp, tmux: Tmux):
+    tmux.start([DASH, "demo"], 120, 35)
+    # the TUI, not `dash watch`: its footer lists the keys
+    tmux.wait_screen(lambda s: "p-" in s and "demo" in s and "c Close" in s, timeout=40)
     assert (short_tmp / "run" / "dash" / "demo.sock").exists()
     tmux.send_keys("q")
     screen = tmux.wait_screen(lambda s: "EXIT=" in s, timeout=30)

@@ -109,6 +109,16 @@ class FixedServer:
         """Run ``coro`` on the server's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
+    def stop(self) -> None:
+        """Stop serving (clients see ``bye``, then nothing)."""
+        self.run(self._stop())
+
+    def start(self) -> None:
+        """Serve again: a new server process, as far as clients can tell (new session,
+        states rebuilt from the fixed documents)."""
+        self.ticks = 0
+        self.run(self._start())
+
     def state(self, strategy: str = STRATEGY) -> DashboardState:
         assert self.target is not None
         return self.target.registry[strategy]

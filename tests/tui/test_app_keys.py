@@ -7,7 +7,7 @@ import pytest
 from tests.tui._fixed import FixedServer
 from tests.tui._pilot import header, screen_text, toasts, until
 from tui.app import DashApp
-from tui.widgets import FilterBar, HelpScreen, StrategyPicker
+from tui.widgets import FilterBar, HelpScreen, PositionTable, StrategyPicker
 
 SIZE = (160, 48)
 
@@ -55,6 +55,14 @@ async def test_sort_keys_order_rows_and_keep_the_cursor_on_its_position(fixed: F
         assert _rows(app)[0] == "p-0004"  # XRP/USDT sorts last
         assert "sorted by Symbol ▼" in app.table.border_subtitle
         assert app.table.selected_id == "p-0002"
+        # A click on a header sorts by that column (below the table's top border).
+        net_x = sum(c.get_render_width(app.table) for c in app.table.ordered_columns[:10])
+        await pilot.click(PositionTable, offset=(net_x + 2, 1))
+        assert app.table.model.sort_column == "net"
+        nets = [app.table.model.sort_value(pid)[0] for pid in _rows(app)]
+        assert nets == sorted(nets)
+        await pilot.click(PositionTable, offset=(net_x + 2, 1))
+        assert app.table.model.sort_reverse
 
 
 async def test_rows_removed_above_keep_the_cursor_and_patches_keep_the_scroll(short_tmp):
@@ -144,6 +152,29 @@ async def test_switching_strategy(fixed_two: FixedServer):
         assert "basis-arb (1 of 2)" in header(app)
         fixed_two.tick()  # the other strategy's patches do not touch the table
         await pilot.pause(0.3)
+        assert sorted(_rows(app)) == ["p-0100", "p-0101", "p-0102"]
+
+
+async def test_a_reconnect_keeps_the_strategy_shown(fixed_two: FixedServer):
+    app = DashApp(fixed_two.path, backoff=(0.05, 0.2))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.source.docs) == 2, "both strategies")
+        await pilot.press("s", "up", "enter")
+        await until(pilot, lambda: app.strategy == "basis-arb", "the switch")
+        session = app.source.subscription.session
+        fixed_two.stop()
+        await until(pilot, lambda: app.source.link == "disconnected", "the disconnect")
+        fixed_two.start()
+        await until(
+            pilot,
+            lambda: (
+                app.source.subscription.session not in (None, session)
+                and len(app.source.docs) == 2
+                and app.rendered_seq == app.source.docs["basis-arb"]["seq"]
+            ),
+            "the new session on screen",
+        )
+        assert app.strategy == "basis-arb"
         assert sorted(_rows(app)) == ["p-0100", "p-0101", "p-0102"]
 
 

@@ -109,3 +109,42 @@ def test_feed_and_lifecycle_notices():
     assert lost is not None and (lost.level, lost.message) == ("warn", "Market data lost: okx")
     stopped = notice_entry({"event": "strategy_stopped", "data": {"reason": "signal"}}, 2)
     assert stopped is not None and stopped.message == "Strategy stopped (signal)"
+
+
+def test_pending_frame_merges_what_changed_between_frames():
+    from tui.view import PendingFrame
+
+    pending = PendingFrame()
+    assert not pending and pending.take() is None
+    pending.add({"seq": 1}, ["p-1"], ["positions", "seq"])
+    pending.add({"seq": 2}, ["p-2"], ["clock", "seq"])
+    frame = pending.take()
+    assert frame is not None and frame.doc == {"seq": 2}
+    assert frame.touched == {"p-1", "p-2"} and frame.keys == {"positions", "clock", "seq"}
+    assert not pending
+    pending.add({"seq": 3}, ["p-1"], ["positions"])
+    pending.add({"seq": 4}, None, None)  # a snapshot: everything may have changed
+    pending.add({"seq": 5}, ["p-3"], ["positions"])
+    frame = pending.take()
+    assert frame is not None and frame.doc == {"seq": 5}
+    assert frame.touched is None and frame.keys is None
+
+
+def test_command_outcomes_are_reported_once_whichever_comes_first():
+    from tui.view import CommandTracker
+
+    commands = CommandTracker()
+    assert commands.sent({"command_id": "c-1", "status": "accepted"}, "p-1") is None
+    assert commands.waiting == {"c-1": "p-1"}
+    done = {"command_id": "c-1", "status": "completed"}
+    assert commands.finished(done) == done
+    assert commands.finished(done) is None  # not twice
+    # the event first, then the ticket
+    early = {"command_id": "c-2", "status": "failed", "error": "x"}
+    assert commands.finished(early) is None
+    assert commands.sent({"command_id": "c-2"}, "p-2") == early
+    # a repeated idempotency key carries the first outcome
+    first = {"command_id": "c-1", "status": "completed"}
+    assert commands.sent({"command_id": "c-1", "duplicate": True, "outcome": first}, "p-1") == first
+    assert commands.finished("garbage") is None
+    assert commands.waiting == {}

@@ -17,6 +17,7 @@ from tui.view._columns import (
     position_cells,
     risk_cell,
 )
+from tui.view._commands import MAX_EARLY, CommandTracker
 from tui.view._doc import market_time, section
 from tui.view._format import (
     MISSING,
@@ -34,21 +35,26 @@ from tui.view._format import (
 )
 from tui.view._history import MAX_PAYMENTS, MAX_POINTS, History, Payment, Trace
 from tui.view._log import LEVELS, LogEntry, alert_entries, command_outcome, merge, notice_entry
+from tui.view._pending import Frame, PendingFrame
 from tui.view._table import FILTER_COLUMNS, Row, TableDiff, TableModel
 
 __all__ = [
     "COLUMNS",
     "FILTER_COLUMNS",
     "LEVELS",
+    "MAX_EARLY",
     "MAX_PAYMENTS",
     "MAX_POINTS",
     "MISSING",
     "RISK_STYLES",
     "Cell",
     "Column",
+    "CommandTracker",
+    "Frame",
     "History",
     "LogEntry",
     "Payment",
+    "PendingFrame",
     "Row",
     "TableDiff",
     "TableModel",
