@@ -6,8 +6,9 @@ work. This module answers the same requests from ``cli._spec`` (the command tree
 data, generated from the app) following Click's rules: an incomplete word starting with
 ``-`` completes option names of the current command (minus those already given), a word
 after an option that takes a value completes that value, otherwise the next argument or
-the subcommand names. Output formats are Typer's, per shell. Anything it does not
-understand returns ``None`` and ``cli.main`` falls back to the Typer app.
+the subcommand names (of the app, or of a sub-app such as ``dash db``). Output formats
+are Typer's, per shell. Anything it does not understand returns ``None`` and ``cli.main``
+falls back to the Typer app.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ def candidates(args: list[str], incomplete: str) -> list[Candidate] | None:
     """
     from cli._spec import SPEC
 
-    root: dict[str, Any] = SPEC["root"]
-    commands: dict[str, Any] = SPEC["commands"]
-    level = root
-    command: str | None = None
+    level: dict[str, Any] = SPEC["root"]
+    # The subcommands of ``level`` while it is a group (the app, a sub-app such as
+    # ``db``); None once a command that takes options and arguments is reached.
+    commands: dict[str, Any] | None = SPEC["commands"]
     used: set[str] = set()
     positional: list[str] = []
     expecting: dict[str, Any] | None = None
@@ -77,7 +78,7 @@ def candidates(args: list[str], incomplete: str) -> list[Candidate] | None:
         if expecting is not None:
             expecting = None
             continue
-        if word == "--" and command is not None:
+        if word == "--" and commands is None:
             double_dash = True
             continue
         if _is_option(word) and not double_dash:
@@ -89,10 +90,11 @@ def candidates(args: list[str], incomplete: str) -> list[Candidate] | None:
             if not option["flag"] and not eq:
                 expecting = option
             continue
-        if command is None:
+        if commands is not None:
             if word not in commands:
                 return None
-            command, level, used = word, commands[word], set()
+            level, used = commands[word], set()
+            commands = level.get("commands")
             continue
         positional.append(word)
 
@@ -115,7 +117,7 @@ def candidates(args: list[str], incomplete: str) -> list[Candidate] | None:
             for name in option["names"]
             if name.startswith(incomplete)
         ]
-    if command is None:
+    if commands is not None:
         return [
             (name, entry["help"])
             for name, entry in commands.items()

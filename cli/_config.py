@@ -16,6 +16,8 @@ The file is optional and only parsed when it exists, so the common case costs on
 
     [watch]
     interval = 1.0
+
+    [alerts]              # read only by `dash alerts test`; see docs/operator.md
 """
 
 from __future__ import annotations
@@ -27,12 +29,21 @@ from typing import Any, Final, NamedTuple
 
 from cli._errors import USAGE, CliError
 
-__all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_WATCH_INTERVAL_S", "Config", "config_path", "load"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "DEFAULT_WATCH_INTERVAL_S",
+    "Config",
+    "config_path",
+    "load",
+    "read_toml",
+]
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 DEFAULT_WATCH_INTERVAL_S: Final = 1.0
 
-_TOP_KEYS: Final = frozenset({"socket", "strategy", "timeout", "watch"})
+# [alerts] is for `dash alerts test` (the same table as in `dash run --config`); the
+# client commands accept it here and leave it alone.
+_TOP_KEYS: Final = frozenset({"alerts", "socket", "strategy", "timeout", "watch"})
 _WATCH_KEYS: Final = frozenset({"interval"})
 
 
@@ -62,19 +73,28 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         CliError: the file exists but is not valid TOML or holds unknown keys (exit 2).
     """
     path = config_path(env)
+    data = read_toml(path)
+    return Config() if data is None else _parse(data, path)
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The parsed TOML file at ``path``, or None when there is none.
+
+    Raises:
+        CliError: it cannot be read or is not valid TOML (exit 2).
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return Config()
+        return None
     except OSError as exc:
         raise CliError(f"cannot read config {path}: {exc.strerror}", USAGE) from exc
     import tomllib
 
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CliError(f"config {path} is not valid TOML: {exc}", USAGE) from exc
-    return _parse(data, path)
 
 
 def _parse(data: Mapping[str, Any], path: Path) -> Config:

@@ -1,9 +1,11 @@
 """Text for numbers, times and one-line summaries of the snapshot document.
 
-Shared by the Rich views and the plain-line output of ``dash watch``; imports no Rich so
-plain output and the field printer stay light. Every function takes the document's own
-strings (Decimals travel as strings) and never raises on a missing or odd value: a
-dashboard shows ``-`` rather than dying on one bad cell.
+The one home of these primitives for every front end: the Rich views, the plain lines of
+``dash watch`` and the TUI (``tui.view`` re-exports them), so a figure reads the same
+wherever it is shown. Imports no Rich, Typer or Textual, so plain output and the fast
+path stay light. Every function takes the document's own strings (Decimals travel as
+strings) and never raises on a missing or odd value: a dashboard shows ``-`` rather than
+dying on one bad cell.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Final
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "percent",
     "plain_line",
     "short_time",
+    "sign_style",
 ]
 
 DASH: Final = "-"
@@ -34,21 +38,28 @@ _CENT: Final = Decimal("0.01")
 
 
 def decimal(value: Any) -> Decimal | None:
+    """A document amount as a Decimal, or None when absent or not a finite number."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        result = Decimal(str(value))
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
     return result if result.is_finite() else None
 
 
 def money(value: Any, *, signed: bool = False) -> str:
-    """``1,234.50``; with ``signed``, ``+1,234.50`` / ``-0.10`` (PnL reads at a glance)."""
+    """``1,234.50``; with ``signed``, ``+1,234.50`` / ``-0.10`` (PnL reads at a glance).
+
+    Rounded before the sign is chosen, so a dust amount reads ``0.00``, never ``+0.00``
+    or ``-0.00``.
+    """
     amount = decimal(value)
     if amount is None:
         return DASH
     amount = amount.quantize(_CENT)
+    if amount == 0:
+        amount = amount.copy_abs()
     text = f"{amount:,.2f}"
     if signed and amount > 0:
         text = "+" + text
@@ -56,7 +67,8 @@ def money(value: Any, *, signed: bool = False) -> str:
 
 
 def number(value: Any, places: int | None = None) -> str:
-    """A quantity or bps figure as sent, or rounded to ``places``."""
+    """A quantity or bps figure as sent (what was traded, unrounded), or rounded to
+    ``places``."""
     amount = decimal(value)
     if amount is None:
         return DASH
@@ -65,18 +77,30 @@ def number(value: Any, places: int | None = None) -> str:
     return f"{amount:,.{places}f}"
 
 
-def percent(value: Any, places: int = 2) -> str:
-    """A fraction as a percentage: ``0.1095`` -> ``10.95%``."""
+def percent(value: Any, places: int = 2, *, signed: bool = False) -> str:
+    """A fraction as a percentage: ``0.1095`` -> ``10.95%`` (``+10.95%`` when
+    ``signed``)."""
     amount = decimal(value)
     if amount is None:
         return DASH
-    return f"{amount * 100:.{places}f}%"
+    text = f"{amount * 100:.{places}f}%"
+    if signed and amount > 0:
+        text = "+" + text
+    return text
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 document time (``...Z``) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        return None
+def sign_style(value: Any, positive: str = "green", negative: str = "red") -> str:
+    """The style name of an amount by its sign ("" for zero or unknown): gains and losses
+    are coloured alike in ``dash watch`` and the TUI. A name, not a Rich style, so this
+    module stays free of Rich."""
+    amount = decimal(value)
+    if amount is None or amount == 0:
+        return ""
+    return positive if amount > 0 else negative
+
+
+@lru_cache(maxsize=4096)
+def _parse_iso(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -84,10 +108,24 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def short_time(value: Any) -> str:
-    """``2023-06-01 08:00`` (UTC): enough for an operator, short enough for a header."""
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 document time (``...Z``) as an aware UTC datetime.
+
+    Memoised: the same funding and opening times come back in every patch, and the TUI
+    parses them for every row it redraws.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    return _parse_iso(value)
+
+
+def short_time(value: Any, *, year: bool = True) -> str:
+    """``2023-06-01 08:00`` (UTC): enough for an operator, short enough for a header;
+    ``06-01 08:00`` without the ``year``, for log lines and narrow panes."""
     parsed = parse_time(value)
-    return parsed.strftime("%Y-%m-%d %H:%M") if parsed else DASH
+    if parsed is None:
+        return DASH
+    return parsed.strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
 
 
 def countdown(seconds: float | None) -> str:
@@ -125,13 +163,14 @@ def age(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def next_funding_seconds(position: Mapping[str, Any], clock: Any) -> float | None:
-    """Market seconds from the document's ``clock`` to the position's next settlement.
+def next_funding_seconds(position: Mapping[str, Any], clock: datetime | str | None) -> float | None:
+    """Market seconds from ``clock`` (the document's ``clock`` string, or it already
+    parsed) to the position's next settlement, the earlier of its legs.
 
     Market time, not wall time: at ``--speed 3600`` an hour of countdown passes in a
     second, and the clock is what the strategy itself sees.
     """
-    now = parse_time(clock)
+    now = clock if isinstance(clock, datetime) else parse_time(clock)
     upcoming = position.get("next_funding")
     if now is None or not isinstance(upcoming, Mapping):
         return None

@@ -157,7 +157,7 @@ class Header:
             (4, Text(f"notional {fmt.money(totals.get('notional'))}")),
             (3, Text(f"funding {fmt.money(totals.get('funding_collected'), signed=True)}")),
             (3, Text(f"fees {fmt.money(totals.get('fees'))}")),
-            (1, Text("net ").append(fmt.money(net, signed=True), style=_pnl_style(net))),
+            (1, Text("net ").append(fmt.money(net, signed=True), style=fmt.sign_style(net))),
         ]
         yield _fit_words(second, options.max_width)
 
@@ -169,13 +169,6 @@ def _link_text(conn: ConnectionInfo) -> Text:
         return Text("connecting…", style="yellow")
     retry = "" if conn.retry_in_s is None else f" in {max(conn.retry_in_s, 0):.1f}s"
     return Text(f"disconnected, retrying{retry}", style="bold red")
-
-
-def _pnl_style(value: Any) -> str:
-    amount = fmt.decimal(value)
-    if amount is None or amount == 0:
-        return ""
-    return "green" if amount > 0 else "red"
 
 
 _POSITION_COLUMNS: Final = (
@@ -231,7 +224,7 @@ class PositionsTable:
                     fmt.number(pos.get("divergence_bps"), 1),
                     fmt.money(pos.get("funding_collected"), signed=True),
                     fmt.money(pos.get("fees")),
-                    Text(fmt.money(net, signed=True), style=_pnl_style(net)),
+                    Text(fmt.money(net, signed=True), style=fmt.sign_style(net)),
                     fmt.countdown(fmt.next_funding_seconds(pos, self.clock)),
                     Text(level, style=RISK_STYLES.get(level, "")),
                 ]

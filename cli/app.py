@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from cli import (
+    alerts_cmd,
     close_cmd,
     db_cmd,
     demo_cmd,
@@ -43,3 +44,4 @@ app.command("demo")(demo_cmd.demo)
 app.command("tui")(tui_cmd.tui)
 app.add_typer(db_cmd.app, name="db")
 app.command("replay")(replay_cmd.replay)
+app.add_typer(alerts_cmd.app, name="alerts")

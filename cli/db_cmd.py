@@ -8,7 +8,7 @@ mismatch, 2 usage, 69 a ``--socket`` that does not answer.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -16,6 +16,7 @@ import typer
 
 from cli._emit import fail, message, out
 from cli._errors import FAILURE, CliError
+from cli._options import parse_option
 
 if TYPE_CHECKING:
     from strategy.store.maintenance import CheckReport, DbStats, PruneResult
@@ -89,15 +90,6 @@ def _size(n: int | None) -> str:
 
 def _when(when: datetime | None) -> str:
     return "-" if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _option(parse: Any, value: str | None, name: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=name) from None
 
 
 # --------------------------------------------------------------------------- check
@@ -340,8 +332,8 @@ def prune(
     from cli._when import parse_age, parse_duration
     from strategy.store.maintenance import prune as run_prune
 
-    age: timedelta | datetime = _option(parse_age, older_than, "--older-than")
-    every: timedelta | None = _option(parse_duration, keep_every, "--keep-every")
+    age = parse_option(parse_age, older_than, "--older-than")
+    every = parse_option(parse_duration, keep_every, "--keep-every")
     try:
         result = run_prune(
             _db_path(db, strategy),

@@ -23,6 +23,7 @@ import typer
 
 from cli._emit import fail, message
 from cli._errors import FAILURE, OK, CliError
+from cli._options import DurationOpt
 
 __all__ = ["DemoProcess", "demo", "demo_paths"]
 
@@ -144,16 +145,7 @@ def demo(
     speed: Annotated[
         str, typer.Option("--speed", help="Market seconds per wall second, or 'max'.")
     ] = "3600",
-    duration: Annotated[
-        float | None,
-        typer.Option(
-            "--duration",
-            metavar="SECONDS",
-            min=0.0,
-            help="Stop after this long (default: until Ctrl-C or q).",
-            show_default=False,
-        ),
-    ] = None,
+    duration: DurationOpt = None,
     interval: Annotated[
         float,
         typer.Option("--interval", metavar="SECONDS", min=0.0, help="Least time between redraws."),

@@ -4,7 +4,8 @@
 naming any that is stale (the test suite runs the check, so a new option cannot ship
 without its docs and completions).
 
-* ``docs/cli.md``: every command's usage, help and options, as ``--help`` shows them.
+* ``docs/cli.md``: every command's usage, help and options, as ``--help`` shows them,
+  sub-apps' commands (``dash db check``) included.
 * ``completions/dash.bash``, ``_dash``, ``dash.fish``: the shell scripts. They ask
   ``dash`` for candidates on every TAB (Typer's protocol: ``_DASH_COMPLETE``).
 * ``cli/_spec.py``: the command tree as plain data, so ``cli._complete`` answers those
@@ -14,6 +15,7 @@ without its docs and completions).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from pprint import pformat
 from typing import Any, Final
@@ -92,23 +94,45 @@ def _params_table(params: list[Any], ctx: Any) -> list[str]:
     return lines
 
 
-def render_docs() -> str:
+def _subcommands(group: Any, ctx: Any) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, command, context)`` for each command of ``group``, in the app's order."""
     from typer import _click as click
 
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield name, command, click.Context(command, info_name=name, parent=ctx)
+
+
+def _is_group(command: Any) -> bool:
+    from typer.core import TyperGroup
+
+    return isinstance(command, TyperGroup)
+
+
+def _docs_sections(group: Any, ctx: Any, path: str) -> Iterator[str]:
+    """A section per command below ``group``; a sub-app (``dash db``) is followed by one
+    section per subcommand (``dash db check``), so every option of every command is here."""
+    for name, command, sub in _subcommands(group, ctx):
+        usage = " ".join(command.collect_usage_pieces(sub))
+        yield f"## {path} {name}\n"
+        yield f"```\n{path} {name} {usage}\n```\n"
+        yield f"{(command.help or '').strip()}\n"
+        if _is_group(command):
+            names = ", ".join(f"`{path} {name} {n}`" for n, _, _ in _subcommands(command, sub))
+            yield f"Commands: {names}.\n"
+        yield "\n".join(_params_table(command.get_params(sub), sub)) + "\n"
+        if _is_group(command):
+            yield from _docs_sections(command, sub, f"{path} {name}")
+
+
+def render_docs() -> str:
     group, ctx = _command_tree()
     parts = [_DOCS_INTRO]
     parts.append("## dash\n")
     parts.append(f"```\n{_PROG} {' '.join(group.collect_usage_pieces(ctx))}\n```\n")
     parts.append(f"{group.help}\n")
     parts.append("\n".join(_params_table(group.get_params(ctx), ctx)) + "\n")
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        sub = click.Context(command, info_name=name, parent=ctx)
-        usage = " ".join(command.collect_usage_pieces(sub))
-        parts.append(f"## dash {name}\n")
-        parts.append(f"```\n{_PROG} {name} {usage}\n```\n")
-        parts.append(f"{(command.help or '').strip()}\n")
-        parts.append("\n".join(_params_table(command.get_params(sub), sub)) + "\n")
+    parts.extend(_docs_sections(group, ctx, _PROG))
     return "\n".join(parts)
 
 
@@ -154,20 +178,26 @@ def _params_spec(params: list[Any], ctx: Any) -> dict[str, Any]:
     return {"options": options, "arguments": arguments}
 
 
-def spec() -> dict[str, Any]:
-    """The command tree as plain data (see ``cli._complete``)."""
-    from typer import _click as click
-
-    group, ctx = _command_tree()
+def _commands_spec(group: Any, ctx: Any) -> dict[str, Any]:
     commands = {}
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        sub = click.Context(command, info_name=name, parent=ctx)
+    for name, command, sub in _subcommands(group, ctx):
         entry = _params_spec(command.get_params(sub), sub)
         entry["help"] = _sanitize(command.get_short_help_str())
         entry["hidden"] = bool(command.hidden)
+        if _is_group(command):
+            entry["commands"] = _commands_spec(command, sub)
         commands[name] = entry
-    return {"root": _params_spec(group.get_params(ctx), ctx), "commands": commands}
+    return commands
+
+
+def spec() -> dict[str, Any]:
+    """The command tree as plain data (see ``cli._complete``): a sub-app's entry has its
+    own ``commands``, nested as deep as the app."""
+    group, ctx = _command_tree()
+    return {
+        "root": _params_spec(group.get_params(ctx), ctx),
+        "commands": _commands_spec(group, ctx),
+    }
 
 
 def render_spec() -> str:

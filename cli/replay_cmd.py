@@ -12,19 +12,11 @@ import typer
 
 from cli._emit import fail, message
 from cli._errors import FAILURE, USAGE, CliError
+from cli._options import parse_option
 
 __all__ = ["replay"]
 
 PROG = "dash replay"
-
-
-def _option(parse: Any, value: str | None, name: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=name) from None
 
 
 def _speed(value: str) -> float | None:
@@ -108,9 +100,9 @@ def replay(
 
     from cli._when import parse_time
 
-    since = _option(parse_time, from_, "--from")
-    until = _option(parse_time, to, "--to")
-    pace = _option(_speed, speed, "--speed")
+    since = parse_option(parse_time, from_, "--from")
+    until = parse_option(parse_time, to, "--to")
+    pace = parse_option(_speed, speed, "--speed")
     if db is not None and archive is not None:
         fail(PROG, CliError("--db and --archive cannot be used together", USAGE))
     if since is not None and until is not None and until < since:

@@ -1,12 +1,18 @@
 """The NDJSON Unix-socket server: serves live state and takes control commands.
 
 Nothing here runs on the strategy's path. The strategy commits a change, the bus appends
-it to each connection's bounded subscription and returns; each connection has its own
-sender task that takes items off that subscription, encodes them (once per item, shared
-by every connection: see ``_events``) and writes them to its transport. A connection that
-stops reading stops its sender at the write-buffer high-water mark, its bus queue
-overflows into a resync, and after ``stall_timeout_s`` without the peer reading a byte it
-is told ``bye`` and dropped. The strategy never waits for a client.
+it to each connection's bounded subscription and returns. One server-wide fan-out task
+then takes the items off every subscribed connection's queue, renders them (each line
+encoded once, shared by every connection: see ``_events``) and writes them to the
+transports, in slices of about a millisecond with a yield to the loop between slices: a
+change reaching 1,000 clients is 1,000 socket writes, and done in one go they would hold
+the strategy's own timers back by tens of milliseconds. (A task per connection, woken
+together by every change, did exactly that.)
+
+A connection whose peer stops reading is left out of the fan-out at the write-buffer
+high-water mark and gets a catch-up task of its own, which waits for the buffer to drain;
+meanwhile its bus queue overflows into a resync, and after ``stall_timeout_s`` without the
+peer reading a byte it is told ``bye`` and dropped. The strategy never waits for a client.
 
 Requests are read and answered in order by the connection's own handler task, which also
 stops reading while the peer is not reading replies (so pipelining cannot grow buffers).
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import itertools
 import logging
 import os
@@ -80,8 +87,12 @@ log = logging.getLogger("dash.ipc.server")
 # bus subscription and up to WRITE_HIGH_WATER of buffered output.
 MAX_CONNECTIONS: Final = 4096
 
-# Items a sender takes off its subscription per wake-up and writes with one syscall.
+# Items taken off one connection's queue per turn and written with one syscall.
 _BATCH: Final = 64
+
+# Work the fan-out (and housekeeping) does before yielding to the loop: the strategy's
+# timers wait at most about this long behind a change going out to every client.
+_SLICE_S: Final = 0.001
 
 # After `bye`, a peer that does not read it is cut off this much later.
 _CLOSE_GRACE_S: Final = 1.0
@@ -98,6 +109,14 @@ _MIN_RATE: Final = 1 / 60
 _MAX_RATE: Final = 1000.0
 
 _PEERCRED: Final = struct.Struct("3i")
+
+
+class _Turn(enum.Enum):
+    """What a connection's turn at sending left behind."""
+
+    IDLE = "idle"  # nothing queued
+    MORE = "more"  # more queued, and the peer can take it now
+    BLOCKED = "blocked"  # output past the high-water mark: wait for the peer
 
 
 class _RequestError(Exception):
@@ -170,6 +189,10 @@ class SocketServer:
         self._claim: SocketClaim | None = None
         self._server: asyncio.AbstractServer | None = None
         self._conns: set[_Connection] = set()
+        # Connections with a bus subscription, in subscription order (fan-out order).
+        self._subscribed: dict[_Connection, None] = {}
+        self._bell: BusSubscription | None = None  # rings on every publish
+        self._fanout: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._started = 0.0
         self._stopping = False
@@ -211,6 +234,10 @@ class SocketServer:
         self._claim = claim
         self._started = time.monotonic()
         self._housekeeper = asyncio.create_task(self._housekeeping(), name="ipc-housekeeping")
+        # Subscribed before any connection, so a publish has reached every connection's
+        # queue by the time the bell wakes the fan-out.
+        self._bell = self.target.bus.subscribe("ipc:fanout", maxsize=SUBSCRIBER_QUEUE_SIZE)
+        self._fanout = asyncio.create_task(self._fan_out(self._bell), name="ipc-fanout")
         log.info("serving %s (session %s)", self.path, self.session)
 
     async def stop(self, grace_s: float = 2.0) -> None:
@@ -224,6 +251,12 @@ class SocketServer:
         if self._housekeeper is not None:
             self._housekeeper.cancel()
             self._housekeeper = None
+        if self._fanout is not None:
+            self._fanout.cancel()
+            self._fanout = None
+        if self._bell is not None:
+            self._bell.close()
+            self._bell = None
         conns = list(self._conns)
         for conn in conns:
             conn.shutdown("shutdown", "the server is shutting down")
@@ -310,15 +343,47 @@ class SocketServer:
         """
         period = min(self.heartbeat_s, self.stall_timeout_s) / _HOUSEKEEPING_PER_INTERVAL
         loop = asyncio.get_running_loop()
+        clock = time.perf_counter
         while True:
             await asyncio.sleep(period)
-            now = loop.time()
+            yield_at = clock() + _SLICE_S
             for conn in list(self._conns):
                 try:
-                    conn.housekeep(now)
+                    conn.housekeep(loop.time())
                 except Exception:  # one broken connection must not stop the others
                     log.exception("housekeeping of %r failed", conn)
                     conn.abort()
+                if clock() >= yield_at:  # 1,000 idle clients: 1,000 heartbeats
+                    await asyncio.sleep(0)
+                    yield_at = clock() + _SLICE_S
+
+    async def _fan_out(self, bell: BusSubscription) -> None:
+        """Deliver what the bus queued for every subscribed connection, in slices.
+
+        The bell is one more subscription: any item on it means every connection's queue
+        may have grown. Each pass gives each connection one turn (up to ``_BATCH`` items
+        in one write); connections left with a backlog get further passes. A publish
+        during a pass rings the bell again, so nothing queued is left without a pass.
+        """
+        clock = time.perf_counter
+        while True:
+            try:
+                await bell.get()
+            except SubscriptionClosed:
+                return
+            while bell.qsize():
+                bell.get_nowait()
+            conns = list(self._subscribed)
+            yield_at = clock() + _SLICE_S
+            while conns:
+                backlog = []
+                for conn in conns:
+                    if conn.pump():
+                        backlog.append(conn)
+                    if clock() >= yield_at:
+                        await asyncio.sleep(0)
+                        yield_at = clock() + _SLICE_S
+                conns = backlog
 
     def _refusal(self, peer: Peer) -> tuple[ErrorCode, str] | None:
         if peer.uid != self.server_uid and peer.uid not in self.allow_uids:
@@ -335,7 +400,8 @@ class SocketServer:
 
 
 class _Connection:
-    """One client: a handler task reading requests, a sender task writing events."""
+    """One client: a handler task reading requests; events go out in the server's
+    fan-out passes, or from a catch-up task of its own while its peer lags."""
 
     def __init__(
         self,
@@ -355,7 +421,7 @@ class _Connection:
         self.sub: BusSubscription | None = None
         self.feeds: dict[str, _Feed] = {}
         self.closing = False
-        self._sender: asyncio.Task[None] | None = None
+        self._catch_up_task: asyncio.Task[None] | None = None  # while the peer lags
         self._loop = asyncio.get_running_loop()
         self._taken = 0  # items taken off `sub`, for ping ordering
         # Replies waiting for queued events to be sent first: (items to take, line).
@@ -395,7 +461,7 @@ class _Connection:
                 self.transport.write(bye_line(reason, message))
             self.transport.close()
         self._abort_handle = self._loop.call_later(_CLOSE_GRACE_S, self.abort)
-        self._stop_sender()
+        self._stop_catch_up()
 
     def abort(self) -> None:
         self.closing = True
@@ -403,10 +469,11 @@ class _Connection:
 
     def _teardown(self) -> None:
         self.closing = True
-        self._stop_sender()
+        self._stop_catch_up()
         for feed in self.feeds.values():
             if feed.timer is not None:
                 feed.timer.cancel()
+        self.server._subscribed.pop(self, None)
         if self.sub is not None:
             self.sub.close()
         if not self.transport.is_closing():
@@ -414,10 +481,10 @@ class _Connection:
         if self._abort_handle is None:
             self._abort_handle = self._loop.call_later(_CLOSE_GRACE_S, self.abort)
 
-    def _stop_sender(self) -> None:
-        sender = self._sender
-        if sender is not None and sender is not asyncio.current_task() and not sender.done():
-            sender.cancel()
+    def _stop_catch_up(self) -> None:
+        task = self._catch_up_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
 
     # -- output --
 
@@ -748,49 +815,87 @@ class _Connection:
             self.sub = self.server.target.bus.subscribe(
                 f"ipc:{self.id}:pid{self.peer.pid}", maxsize=SUBSCRIBER_QUEUE_SIZE
             )
-            self._sender = asyncio.create_task(self._send_loop(), name=f"ipc-send-{self.id}")
+            self.server._subscribed[self] = None
 
-    async def _send_loop(self) -> None:
-        sub = self.sub
-        assert sub is not None
-        loop = self._loop
-        items: list[Any] = []
-        out: list[bytes] = []
+    def pump(self) -> bool:
+        """One fan-out turn: True if items remain that the peer could take now.
+
+        Never raises: a connection that fails here is aborted, the others go on. A peer
+        past the high-water mark is handed to a catch-up task and left out until then.
+        """
+        if self.closing or self._catch_up_task is not None:
+            return False
+        try:
+            taken = self._take()
+        except (ConnectionError, OSError):
+            self.abort()
+            return False
+        except Exception:
+            log.exception("sending to %r failed", self)
+            self.abort()
+            return False
+        if taken is _Turn.BLOCKED:
+            self._catch_up_task = asyncio.create_task(
+                self._catch_up(), name=f"ipc-catch-up-{self.id}"
+            )
+        return taken is _Turn.MORE
+
+    async def _catch_up(self) -> None:
+        """Send at the pace of a lagging peer: wait below the high-water mark, take a
+        batch, repeat until the queue is empty (or the peer stalls and is dropped)."""
         try:
             while not self.closing:
-                items.clear()
-                items.append(await sub.get())
-                while len(items) < _BATCH and sub.qsize():
-                    items.append(sub.get_nowait())
-                if self.closing:
-                    return
-                now = loop.time()
-                out.clear()
-                deferred = self._deferred
-                for item in items:
-                    while deferred and deferred[0][0] <= self._taken:
-                        out.append(deferred.popleft()[1])
-                    self._taken += 1
-                    self._render(item, out, now)
-                if deferred:
-                    # Taken everything queued (an overflow may have shrunk the queue, so
-                    # a due count can exceed what was left): release what is due.
-                    drained = not sub.qsize()
-                    while deferred and (drained or deferred[0][0] <= self._taken):
-                        out.append(deferred.popleft()[1])
-                if out:
-                    self.write(b"".join(out))
                 if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
                     if not await self._writable():
                         return
-                    self._flush_due(loop.time())
-        except SubscriptionClosed:
-            return
+                    self._flush_due(self._loop.time())
+                taken = self._take()
+                if taken is _Turn.IDLE:
+                    return
+                if taken is _Turn.MORE:
+                    await asyncio.sleep(0)
         except (ConnectionError, OSError):
             self.abort()
         except Exception:
-            log.exception("sender of %r failed", self)
+            log.exception("sending to %r failed", self)
             self.abort()
+        finally:
+            if self._catch_up_task is asyncio.current_task():
+                self._catch_up_task = None
+
+    def _take(self) -> _Turn:
+        """Take up to ``_BATCH`` queued items, render them and write them at once,
+        releasing replies that were waiting for them (ping ordering)."""
+        sub = self.sub
+        if self.closing or sub is None:
+            return _Turn.IDLE
+        if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            return _Turn.BLOCKED
+        queued = sub.qsize()
+        deferred = self._deferred
+        if not queued and not deferred:
+            return _Turn.IDLE
+        now = self._loop.time()
+        out: list[bytes] = []
+        for _ in range(min(queued, _BATCH)):
+            item = sub.get_nowait()
+            while deferred and deferred[0][0] <= self._taken:
+                out.append(deferred.popleft()[1])
+            self._taken += 1
+            self._render(item, out, now)
+        if deferred:
+            # Taken everything queued (an overflow may have shrunk the queue, so a due
+            # count can exceed what was left): release what is due.
+            drained = not sub.qsize()
+            while deferred and (drained or deferred[0][0] <= self._taken):
+                out.append(deferred.popleft()[1])
+        if out:
+            self.write(b"".join(out))
+        if self.closing:
+            return _Turn.IDLE
+        if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            return _Turn.BLOCKED
+        return _Turn.MORE if sub.qsize() else _Turn.IDLE
 
     def _render(self, item: Any, out: list[bytes], now: float) -> None:
         kind = type(item)

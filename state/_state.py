@@ -60,7 +60,16 @@ class Tx:
     merge, ``None`` deletes), which is cheaper when only a few members change.
     """
 
-    __slots__ = ("_base", "_closed", "_colls", "_scalars", "_significant", "_totals")
+    __slots__ = (
+        "_base",
+        "_closed",
+        "_colls",
+        "_markets",
+        "_positions",
+        "_scalars",
+        "_significant",
+        "_totals",
+    )
 
     def __init__(self, base: FrozenDict) -> None:
         self._base = base
@@ -69,6 +78,8 @@ class Tx:
         # collection -> key -> (new entry, patch from the committed entry) or _REMOVE;
         # made up front so the per-entry calls (100 a monitoring cycle) only look up.
         self._colls: dict[str, dict[str, Any]] = {coll: {} for coll in COLLECTIONS}
+        self._positions = self._colls["positions"]
+        self._markets = self._colls["markets"]
         self._significant: dict[str, None] = {}
         self._closed = False
 
@@ -139,7 +150,15 @@ class Tx:
 
     def update_position(self, pid: str, changes: Mapping[str, Any]) -> None:
         """Merge ``changes`` into position ``pid`` (created if absent)."""
-        self._update("positions", pid, changes)
+        # the monitoring cycle's call, once per open position: a first edit of the entry
+        # in this transaction goes straight to the merge
+        staged = self._positions
+        if type(pid) is str and type(changes) is dict and pid not in staged and pid:
+            if self._closed:
+                raise RuntimeError(_FINISHED)
+            staged[pid] = merge_entry(self._base["positions"].get(pid), changes)
+        else:
+            self._update("positions", pid, changes)
 
     def remove_position(self, pid: str) -> None:
         """Remove a position; removing one that is not there changes nothing."""
@@ -149,7 +168,13 @@ class Tx:
         self._put("markets", symbol, doc)
 
     def update_market(self, symbol: str, changes: Mapping[str, Any]) -> None:
-        self._update("markets", symbol, changes)
+        staged = self._markets
+        if type(symbol) is str and type(changes) is dict and symbol not in staged and symbol:
+            if self._closed:
+                raise RuntimeError(_FINISHED)
+            staged[symbol] = merge_entry(self._base["markets"].get(symbol), changes)
+        else:
+            self._update("markets", symbol, changes)
 
     def remove_market(self, symbol: str) -> None:
         self._remove("markets", symbol)

@@ -331,11 +331,19 @@ class _Market:
 
     def __init__(self, inputs: MarketInputs) -> None:
         self.entry: Mapping[str, Any] | None = None
-        self.quotes = {q.venue: q for q in inputs.quotes}
+        self.quotes = tuple(inputs.quotes)
         self.best = _best_key(inputs.best, inputs.cost)
 
 
 def _quote_changes(q: MarketQuote, was: MarketQuote) -> dict[str, Any]:
+    if (
+        q.rate is was.rate
+        and q.apr == was.apr
+        and q.signal_apr == was.signal_apr
+        and q.next_funding_time == was.next_funding_time
+        and q.interval_h == was.interval_h
+    ):  # between settlements only the mark moves
+        return {"mark": str(q.mark)} if _reprinted(q.mark, was.mark) else {}
     sub: dict[str, Any] = {}
     if _reprinted(q.mark, was.mark):
         sub["mark"] = str(q.mark)
@@ -352,15 +360,23 @@ def _quote_changes(q: MarketQuote, was: MarketQuote) -> dict[str, Any]:
     return sub
 
 
-def _market_changes(inputs: MarketInputs, was: _Market) -> tuple[dict[str, Any], _Market]:
+def _market_changes(
+    inputs: MarketInputs, was: _Market
+) -> tuple[dict[str, Any] | None, _Market]:
+    """The moved members of a market entry, or ``None`` when its venues changed (then
+    it is written whole, keeping the venues in the order ``market_doc`` gives them)."""
     now = _Market(inputs)
+    if len(now.quotes) != len(was.quotes):
+        return None, now
     changes: dict[str, Any] = {}
-    for venue, q in now.quotes.items():
-        before = was.quotes[venue]
-        if q is not before:
-            sub = _quote_changes(q, before)
-            if sub:
-                changes[venue] = sub
+    for q, before in zip(now.quotes, was.quotes, strict=True):
+        if q is before:
+            continue
+        if q.venue != before.venue:
+            return None, now
+        sub = _quote_changes(q, before)
+        if sub:
+            changes[q.venue] = sub
     if now.best != was.best:
         best = inputs.best
         if best is None:
@@ -476,20 +492,16 @@ class DocumentBuilder:
         committed = base["markets"]
         for symbol, inputs in markets.items():
             held = self._markets.get(symbol)
-            if (
-                held is None
-                or held.entry is None
-                or held.entry is not committed.get(symbol)
-                or held.quotes.keys() != {q.venue for q in inputs.quotes}
-            ):
+            moved: dict[str, Any] | None = None
+            if held is not None and held.entry is not None and held.entry is committed.get(symbol):
+                moved, market = _market_changes(inputs, held)
+            if moved is None:
                 market = _Market(inputs)
                 docs.markets.append(
                     (symbol, True, market_doc(inputs.quotes, inputs.best, inputs.cost))
                 )
-            else:
-                changes, market = _market_changes(inputs, held)
-                if changes:
-                    docs.markets.append((symbol, False, changes))
+            elif moved:
+                docs.markets.append((symbol, False, moved))
             docs._markets[symbol] = market
         return docs
 

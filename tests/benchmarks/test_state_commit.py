@@ -3,26 +3,28 @@
 What is timed is what ``FundingArbitrageStrategy._commit`` does each cycle, on real
 ``Position`` and ``MarketQuote`` objects moved the way ``_refresh_markets`` and
 ``_monitor_positions`` move them (every mark moves every cycle; an 8-hour settlement
-every 96 five-minute cycles books funding, moves rates, APRs and spreads):
+every 96 five-minute cycles books funding and moves rates, APRs and spreads):
 
-* **documents**: ``DocumentBuilder.build`` (strategy/documents.py) against the committed
-  document: each entry's moved members, JSON-ready, and the totals;
-* **commit + fan-out**: the whole ``async with state.transaction()`` block the engine
-  runs: status, clock, ``Documents.write`` (``update_position``/``update_market``, where
-  the state converts, diffs and builds the patch), the commit (new snapshot, one orjson
-  encoding of the patch) and ``publish`` to 100 subscribers, whose queues are either
-  drained between cycles (idle) or awaited by 100 tasks (parked: their wake-ups are part
-  of the publish);
-* **whole cycle**: documents + commit + fan-out + ``DocumentBuilder.committed``.
+* **commit + fan-out**: the whole ``async with state.transaction()`` block of the engine:
+  status, clock, ``Documents.write`` (``update_position``/``update_market``: the state
+  converts, diffs against the committed entry and builds the patch there), the commit (new
+  snapshot, one orjson encoding of the patch) and ``publish`` to 100 subscribers, whose
+  queues are either drained between cycles (idle) or awaited by 100 tasks (parked: their
+  wake-ups are part of the publish);
+* **whole cycle**: ``DocumentBuilder.build`` (strategy/documents.py: each entry's moved
+  members, JSON-ready, and the totals) + commit + fan-out + ``DocumentBuilder.committed``.
 
 The engine keeps one position per symbol, so 50 positions come with 50 market entries
 (3 venues each), re-marked every cycle too: that is the engine's cycle. The issue's
-scenario counts positions only; both are reported, and one row shows the engine's former
-way (whole ``position_doc``/``market_doc`` documents re-put each cycle) for comparison.
+scenario counts positions only; both are reported, and one row writes the engine's cycle
+the former way (whole ``position_doc``/``market_doc`` documents re-put) for comparison.
 
-Target (issue 3): commit + fan-out median < 200 us, p99 < 1 ms on the 2-core dev box.
-The box is shared, so each case runs ``ROUNDS`` times and the round with the lowest p99
-is reported (the median barely moves between rounds; p99 is mostly other processes).
+Target (issue 3): commit + fan-out median < 200 us, p99 < 1 ms on the 2-core dev box. The
+table says per case whether it is met; the asserts are regression guards, since the
+engine's cycle misses it (about 0.45 ms idle: ~4 us of CPython per re-marked entry, for
+four new read-only objects and the patch, times 100 entries, plus the fan-out). The box is
+shared, so each case runs ``ROUNDS`` times and the round with the lowest p99 is reported
+(the median barely moves between rounds; p99 is mostly other processes).
 
 Run: ``make bench`` or ``pytest -q -s -m benchmark tests/benchmarks/test_state_commit.py``.
 """
@@ -36,12 +38,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from state import DashboardState, EventBus, Subscription, Tx
-from strategy.documents import DocumentBuilder, MarketInputs, market_doc, position_doc
+from strategy.documents import (
+    DocumentBuilder,
+    Documents,
+    MarketInputs,
+    market_doc,
+    position_doc,
+)
 from strategy.funding import LONG, SHORT, annualise, best_pair, funding_payment, round_trip_cost
 from strategy.models import Leg, MarketQuote, Position
 
@@ -142,39 +149,42 @@ class Book:
 Writer = Callable[[Tx], None]
 
 
-class _Builder:
-    """The engine's way of writing a cycle; ``whole`` is the former one (re-put all)."""
+class _Writer:
+    """Writes a cycle the engine's way (``DocumentBuilder``), or, with ``whole``, the
+    former way: whole documents re-put every cycle."""
 
     def __init__(self, book: Book, *, markets: bool, whole: bool) -> None:
         self.book = book
         self.markets = markets
         self.whole = whole
         self.builder = DocumentBuilder()
-        self.docs: Any = None
+        self.docs: Documents | None = None
 
     def build(self, state: DashboardState) -> Writer:
         book = self.book
         markets = book.markets if self.markets else {}
-        if self.whole:
-            positions = {p.id: position_doc(p) for p in book.positions}
-            market_docs = {s: market_doc(*inputs) for s, inputs in markets.items()}
+        if not self.whole:
+            self.docs = self.builder.build(
+                state.snapshot().doc, book.positions, markets, Decimal(0)
+            )
+            return self.docs.write
+        positions = {p.id: position_doc(p) for p in book.positions}
+        market_docs = {s: market_doc(*inputs) for s, inputs in markets.items()}
 
-            def write(tx: Tx) -> None:
-                for pid, doc in positions.items():
-                    tx.put_position(pid, doc)
-                for symbol, doc in market_docs.items():
-                    tx.put_market(symbol, doc)
+        def write(tx: Tx) -> None:
+            for pid, doc in positions.items():
+                tx.put_position(pid, doc)
+            for symbol, doc in market_docs.items():
+                tx.put_market(symbol, doc)
 
-            return write
-        self.docs = self.builder.build(state.snapshot().doc, book.positions, markets, Decimal(0))
-        return self.docs.write  # type: ignore[no-any-return]
+        return write
 
     def committed(self, state: DashboardState) -> None:
-        if not self.whole:
+        if self.docs is not None:
             self.builder.committed(self.docs, state.snapshot().doc)
 
 
-async def _cycle(state: DashboardState, writer: _Builder, now: datetime) -> tuple[int, int]:
+async def _cycle(state: DashboardState, writer: _Writer, now: datetime) -> tuple[int, int]:
     """One ``_commit`` of the engine: (whole cycle, commit + fan-out) in ns.
 
     A function of its own, as in the engine, so the previous cycle's transaction is
@@ -204,7 +214,7 @@ async def _round(*, markets: bool, parked: bool, whole: bool) -> tuple[list[int]
 
     tasks = [asyncio.create_task(consume(s)) for s in subs] if parked else []
     await asyncio.sleep(0)
-    writer = _Builder(book, markets=markets, whole=whole)
+    writer = _Writer(book, markets=markets, whole=whole)
     whole_ns: list[int] = []
     commit_ns: list[int] = []
     for cycle in range(WARMUP + CYCLES):
@@ -239,22 +249,24 @@ def _stats(samples: list[int]) -> tuple[float, float]:
     return statistics.median(ordered) / 1000, ordered[int(len(ordered) * 0.99) - 1] / 1000
 
 
+ENGINE = "engine: 50 pos + 50 mkts, idle queues"
+FORMER = "engine, whole docs re-put (former way)"
 CASES = (
     # label, markets, parked, whole documents
-    ("50 pos + 50 mkts, idle queues", True, False, False),
-    ("50 pos + 50 mkts, 100 parked readers", True, True, False),
-    ("50 pos, idle queues", False, False, False),
-    ("50 pos, 100 parked readers", False, True, False),
-    ("50 pos + 50 mkts, idle, whole docs (old)", True, False, True),
+    (ENGINE, True, False, False),
+    ("engine: 50 pos + 50 mkts, 100 parked", True, True, False),
+    ("issue: 50 pos, idle queues", False, False, False),
+    ("issue: 50 pos, 100 parked readers", False, True, False),
+    (FORMER, True, False, True),
 )
 
 
 @pytest.mark.benchmark
 async def test_monitoring_cycle_commit_cost() -> None:
     print(f"\none monitoring cycle: {POSITIONS} positions re-marked, {SUBSCRIBERS} subscribers,"
-          f" {CYCLES} cycles x best of {ROUNDS} rounds; target for commit + fan-out: median <"
+          f" {CYCLES} cycles, best of {ROUNDS} rounds; target for commit + fan-out: median <"
           f" {TARGET_MEDIAN_US:.0f} us, p99 < {TARGET_P99_US:.0f} us")
-    print(f"{'case':<42} {'part':<17} {'median us':>9} {'p99 us':>8}  target")
+    print(f"{'case':<40} {'part':<17} {'median us':>9} {'p99 us':>8}  target")
     results: dict[tuple[str, str], tuple[float, float]] = {}
     for label, markets, parked, whole in CASES:
         rounds = [await _round(markets=markets, parked=parked, whole=whole) for _ in range(ROUNDS)]
@@ -266,4 +278,15 @@ async def test_monitoring_cycle_commit_cost() -> None:
             if part == "commit + fan-out":
                 met = median < TARGET_MEDIAN_US and p99 < TARGET_P99_US
                 verdict = "met" if met else "MISSED"
-            print(f"{label:<42} {part:<17} {median:>9.1f} {p99:>8.1f}  {verdict}")
+            print(f"{label:<40} {part:<17} {median:>9.1f} {p99:>8.1f}  {verdict}")
+    # Regression guards, not the target (which the engine's cycle misses; see the
+    # report printed above): about twice today's figures on this box.
+    for (label, part), (median, p99) in results.items():
+        if label == FORMER:
+            continue
+        if part == "commit + fan-out":
+            assert median < 1000 and p99 < 5000
+        else:
+            assert median < 2500 and p99 < 10_000
+    # writing moved members must stay well ahead of re-putting whole documents
+    assert results[ENGINE, "commit + fan-out"][0] < 0.75 * results[FORMER, "commit + fan-out"][0]

@@ -19,6 +19,31 @@ def test_money_percent_number():
     assert fmt.number("0.5321") == "0.5321" and fmt.number("26.94", 1) == "26.9"
 
 
+def test_dust_and_signs():
+    assert fmt.money("-0.004", signed=True) == "0.00" and fmt.money("0.004", signed=True) == "0.00"
+    assert fmt.percent("0.05", signed=True) == "+5.00%" and fmt.percent("-0.05") == "-5.00%"
+    assert [fmt.sign_style(v) for v in ("1.5", "-0.01", "0", None)] == ["green", "red", "", ""]
+
+
+def test_times_tolerate_odd_values():
+    assert fmt.short_time("2023-01-13T07:01:38.175Z") == "2023-01-13 07:01"
+    assert fmt.short_time("2023-01-13T07:01:38.175Z", year=False) == "01-13 07:01"
+    # Unhashable or non-text values must not reach the memoised parser.
+    assert [fmt.parse_time(v) for v in ({"a": 1}, ["x"], 3, "", "not a time")] == [None] * 5
+    assert fmt.short_time(None) == fmt.short_time("garbage") == "-"
+
+
+def test_the_tui_shows_the_same_text():
+    """One implementation for both front ends: the TUI re-exports, it does not copy."""
+    from tui import view
+
+    shared = ("age", "countdown", "money", "next_funding_seconds", "parse_time", "percent")
+    for name in (*shared, "sign_style"):
+        assert getattr(view, name) is getattr(fmt, name)
+    assert view.dec is fmt.decimal and view.quantity is fmt.number
+    assert view.short_time("2023-01-13T07:01:38.175Z") == "01-13 07:01"
+
+
 def test_countdown_and_age():
     assert [fmt.countdown(s) for s in (None, -1, 45, 720, 28740, 183600)] == [
         "-", "due", "45s", "12m", "7h59m", "2d3h",
@@ -32,6 +57,8 @@ def test_next_funding_uses_market_clock():
     pos = {"next_funding": {"a": "2023-01-13T16:00:00.000Z", "b": "2023-01-13T12:00:00.000Z"}}
     assert fmt.next_funding_seconds(pos, "2023-01-13T11:30:00.000Z") == 1800
     assert fmt.next_funding_seconds({}, "2023-01-13T11:30:00.000Z") is None
+    now = fmt.parse_time("2023-01-13T11:30:00.000Z")
+    assert fmt.next_funding_seconds(pos, now) == 1800
 
 
 def test_event_lines():

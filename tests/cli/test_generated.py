@@ -37,8 +37,13 @@ def test_completion_scripts_call_dash_for_each_shell():
 
 def test_cli_reference_lists_every_command_and_option():
     text = (ROOT / "docs" / "cli.md").read_text()
-    for command in ("run", "snapshot", "watch", "close", "ping", "ls", "demo"):
+    for command in ("run", "snapshot", "watch", "close", "ping", "ls", "demo", "db", "alerts"):
         assert f"## dash {command}\n" in text
+    # Sub-apps' commands, each with its own options.
+    for command in ("db check", "db stats", "db prune", "db restore", "alerts test"):
+        assert f"## dash {command}\n" in text
+    for option in ("--older-than AGE", "--keep-every SPAN", "--no-live", "--sink NAME"):
+        assert f"`{option}" in text
     for option in ("--json", "--field PATH", "--positions", "--socket PATH", "--strategy NAME",
                    "--timeout SECONDS", "--interval SECONDS", "-y, --yes"):  # fmt: skip
         assert f"`{option}" in text

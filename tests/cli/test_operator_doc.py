@@ -17,18 +17,21 @@ def _blocks(language: str) -> list[str]:
 
 def _dash_lines() -> list[list[str]]:
     commands = []
-    for block in _blocks("sh"):
-        for line in block.splitlines():
-            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-            lexer.whitespace_split = True
-            words: list[str] = []
-            for token in [*lexer, "|"]:
-                if token in ("|", "||", "&&", ";", "<", ">"):
-                    if words and words[0] == "dash":
-                        commands.append(words)
-                    words = []
-                else:
-                    words.append(token)
+    # Shell blocks are commands; console blocks are sessions, whose commands follow "$ ".
+    typed = [line for block in _blocks("sh") for line in block.splitlines()]
+    for block in _blocks("console"):
+        typed += [line[2:] for line in block.splitlines() if line.startswith("$ ")]
+    for line in typed:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in [*lexer, "|"]:
+            if token in ("|", "||", "&&", ";", "<", ">"):
+                if words and words[0] == "dash":
+                    commands.append(words)
+                words = []
+            else:
+                words.append(token)
     return commands
 
 
@@ -38,8 +41,12 @@ def test_every_dash_command_in_the_operator_guide_exists():
     for words in lines:
         command = SPEC["commands"].get(words[1])
         assert command is not None, words
+        rest = words[2:]
+        while "commands" in command:  # a sub-app: `dash db prune ...`
+            assert rest and rest[0] in command["commands"], words
+            command, rest = command["commands"][rest[0]], rest[1:]
         known = {name for option in command["options"] for name in option["names"]}
-        for word in words[2:]:
+        for word in rest:
             if word.startswith("-"):
                 assert word.split("=")[0] in known, (words, word)
 

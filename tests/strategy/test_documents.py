@@ -44,11 +44,15 @@ def _position(n: int, symbol: str) -> Position:
     )
 
 
+_RATES: dict[str, Decimal] = {}  # a feed hands out the same rate object until it settles
+
+
 def _quote(venue: str, symbol: str, mark: str, rate: str = "0.0001",
-           signal: str | None = None) -> MarketQuote:
-    apr = D(rate) * 1095
-    return MarketQuote(venue, symbol, D(rate), 8, apr, D(mark), T0 + timedelta(hours=8), T0,
-                       apr if signal is None else D(signal))
+           signal: str | None = None, interval_h: int = 8) -> MarketQuote:
+    settled = _RATES.setdefault(rate, D(rate))
+    apr = settled * 8760 / interval_h
+    return MarketQuote(venue, symbol, settled, interval_h, apr, D(mark),
+                       T0 + timedelta(hours=8), T0, apr if signal is None else D(signal))
 
 
 def _market(symbol: str, quotes: list[MarketQuote], cost: str | None = "0.002") -> MarketInputs:
@@ -221,7 +225,7 @@ async def test_random_books_stay_equal_to_whole_documents() -> None:
         return [
             _quote(v, symbol, f"{rnd.choice([100, 101]):d}.{rnd.choice(['1', '10', '2'])}",
                    rate=rnd.choice(["0.0001", "0.0002", "-0.0001"]),
-                   signal=rnd.choice([None, "0.3", "0.2190"]))
+                   signal=rnd.choice([None, "0.3", "0.2190"]), interval_h=rnd.choice([8, 8, 1]))
             for v in venues
         ]
 

@@ -72,8 +72,8 @@ def test_countdown(seconds, text):
 def test_age():
     assert age(0.25) == "0.2s"
     assert age(12.9) == "12s"
-    assert age(600) == "10m"
-    assert age(9000) == "2h"
+    assert age(600) == "10m00s"
+    assert age(9000) == "2h30m"
 
 
 def test_market_time_prefers_the_strategy_clock():

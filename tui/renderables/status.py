@@ -8,7 +8,7 @@ from typing import Final
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from tui.view import age
+from tui.view import MISSING, age
 
 __all__ = ["LINK_TEXT", "Status", "StatusLine"]
 
@@ -67,7 +67,7 @@ class StatusLine:
             Text(s.mode or "?"),
             Text(s.status or "?", style=_STATUS_STYLES.get(s.status, "bold red")),
             link,
-            Text(f"seq {s.seq}" if s.seq is not None else "seq –"),
+            Text(f"seq {s.seq}" if s.seq is not None else f"seq {MISSING}"),
         ]
         if s.paused:
             behind = f" +{s.behind}" if s.behind else ""

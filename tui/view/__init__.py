@@ -13,7 +13,6 @@ from tui.view._columns import (
     Column,
     fit_columns,
     next_funding_cell,
-    next_funding_seconds,
     position_cells,
     risk_cell,
 )
@@ -26,6 +25,7 @@ from tui.view._format import (
     countdown,
     dec,
     money,
+    next_funding_seconds,
     parse_time,
     percent,
     price,

@@ -21,7 +21,7 @@ from tui.view._format import (
     countdown,
     dec,
     money,
-    parse_time,
+    next_funding_seconds,
     percent,
     quantity,
     sign_style,
@@ -34,7 +34,6 @@ __all__ = [
     "Column",
     "fit_columns",
     "next_funding_cell",
-    "next_funding_seconds",
     "position_cells",
     "risk_cell",
 ]
@@ -99,16 +98,6 @@ def _num(value: Any) -> tuple[int, Decimal]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) and value else MISSING
-
-
-def next_funding_seconds(doc: Mapping[str, Any], now: datetime | None) -> float | None:
-    """Seconds from ``now`` (the strategy's market clock) to the earlier leg's funding."""
-    if now is None:
-        return None
-    parsed = [t for t in (parse_time(v) for v in section(doc, "next_funding").values()) if t]
-    if not parsed:
-        return None
-    return (min(parsed) - now).total_seconds()
 
 
 def next_funding_cell(doc: Mapping[str, Any], now: datetime | None) -> Cell:

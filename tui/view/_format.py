@@ -1,17 +1,31 @@
 """Text for numbers and times as the dashboard shows them.
 
 Everything the screen says about money goes through here, so ``dash tui`` agrees with
-itself from pane to pane. Inputs are the document's strings (Decimal text, ISO ``Z``
-times); anything missing or malformed shows as an en dash instead of raising, because a
-dashboard that dies on one odd field is worse than one blank cell.
+itself from pane to pane and with ``dash watch``: the primitives (money, percent,
+countdown, age, times) are :mod:`cli._format`'s, re-exported; only what the TUI alone
+shows (basis points, prices, the short form of a time) is defined here. Inputs
+are the document's strings (Decimal text, ISO ``Z`` times); anything missing or malformed
+shows as ``MISSING`` instead of raising, because a dashboard that dies on one odd field
+is worse than one blank cell.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, Final
+
+from cli._format import (
+    DASH,
+    age,
+    countdown,
+    money,
+    next_funding_seconds,
+    parse_time,
+    percent,
+    sign_style,
+)
+from cli._format import decimal as dec
+from cli._format import number as quantity
+from cli._format import short_time as _short_time
 
 __all__ = [
     "MISSING",
@@ -20,6 +34,7 @@ __all__ = [
     "countdown",
     "dec",
     "money",
+    "next_funding_seconds",
     "parse_time",
     "percent",
     "price",
@@ -28,42 +43,7 @@ __all__ = [
     "sign_style",
 ]
 
-MISSING: Final = "–"
-
-_CENT = Decimal("0.01")
-
-
-def dec(value: Any) -> Decimal | None:
-    """A document amount as a Decimal, or None when absent or not a finite number."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def money(value: Any, *, signed: bool = False) -> str:
-    """``1,234.56`` (``+1,234.56`` when ``signed``): always two places, thousands commas."""
-    number = dec(value)
-    if number is None:
-        return MISSING
-    text = f"{number.quantize(_CENT):,.2f}"
-    if signed and number > 0:
-        return "+" + text
-    return "0.00" if text == "-0.00" else text
-
-
-def percent(value: Any, places: int = 2, *, signed: bool = False) -> str:
-    """An annualised fraction as a percentage: ``0.2190`` -> ``21.90%``."""
-    number = dec(value)
-    if number is None:
-        return MISSING
-    text = f"{number * 100:.{places}f}%"
-    if signed and number > 0:
-        return "+" + text
-    return text
+MISSING: Final = DASH
 
 
 def bps(value: Any) -> str:
@@ -72,14 +52,6 @@ def bps(value: Any) -> str:
     if number is None:
         return MISSING
     return f"{number:+.1f}"
-
-
-def quantity(value: Any) -> str:
-    """A quantity as the strategy sized it (no rounding: it is what was traded)."""
-    number = dec(value)
-    if number is None:
-        return MISSING
-    return f"{number.normalize():f}" if number == number.to_integral() else str(number)
 
 
 def price(value: Any) -> str:
@@ -92,64 +64,7 @@ def price(value: Any) -> str:
     return f"{number:,.{places}f}"
 
 
-def sign_style(value: Any, positive: str = "green", negative: str = "red") -> str:
-    """The style of an amount by its sign ("" for zero or unknown)."""
-    number = dec(value)
-    if number is None or number == 0:
-        return ""
-    return positive if number > 0 else negative
-
-
-@lru_cache(maxsize=4096)
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO ``Z`` time from the document as an aware datetime (memoised: the same
-    funding times repeat in every patch)."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def countdown(seconds: float | None) -> str:
-    """Time left, coarse enough to read at a glance (as ``dash watch``): ``2d3h``,
-    ``7h28m``, ``12m``, ``45s``; ``due`` once it has passed."""
-    if seconds is None:
-        return MISSING
-    if seconds <= 0:
-        return "due"
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
-def age(seconds: float | None) -> str:
-    """How long ago: ``0.3s`` below ten seconds, then ``12s``, ``4m``, ``2h``."""
-    if seconds is None:
-        return MISSING
-    seconds = max(seconds, 0.0)
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    if seconds < 120:
-        return f"{int(seconds)}s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds // 3600)}h"
-
-
-def short_time(value: str | None) -> str:
-    """``2023-01-13T07:01:38.175Z`` -> ``01-13 07:01`` (market time, UTC)."""
-    when = parse_time(value)
-    if when is None:
-        return MISSING
-    return f"{when:%m-%d %H:%M}"
+def short_time(value: Any) -> str:
+    """``2023-01-13T07:01:38.175Z`` -> ``01-13 07:01`` (market time, UTC): the panes are
+    narrow and a session rarely spans a new year."""
+    return _short_time(value, year=False)
