@@ -142,17 +142,25 @@ def listening_tcp_inodes() -> set[str]:
     return inodes
 
 
+def socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets a process holds; fds may close while we look."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
 def test_nothing_listens_on_tcp(short_tmp: Path) -> None:
     db, sock, log = short_tmp / "d.db", short_tmp / "s.sock", short_tmp / "run.log"
     proc = start_run(db, sock, "--speed", "3600", log=log)
     try:
         wait_for_socket(sock, proc)
-        fds = Path(f"/proc/{proc.pid}/fd")
-        sockets = {
-            os.readlink(fd)[len("socket:["):-1]
-            for fd in fds.iterdir()
-            if os.readlink(fd).startswith("socket:[")
-        }
+        sockets = socket_inodes(proc.pid)
         assert sockets, "the process should hold its Unix socket"
         assert not sockets & listening_tcp_inodes()
     finally:
