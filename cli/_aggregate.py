@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cli import _config
 from cli._errors import FAILURE, OK, UNAVAILABLE, USAGE, CliError, from_ipc
-from cli._target import Target, resolve, scan, served_by
+from cli._target import Target, nothing_running, resolve, scan, served_by
 
 if TYPE_CHECKING:
     from cli._snapshot import SnapshotArgs
@@ -76,17 +76,10 @@ def _timeout(timeout: float | None, config: _config.Config) -> float:
 
 def live_sockets() -> list[Path]:
     """Live sockets in the runtime dir; none is "unreachable" (69), like ``resolve``."""
-    from ipc._paths import runtime_dir
-
     entries = scan()
     live = [e.path for e in entries if e.live]
     if not live:
-        stale = f" ({len(entries)} stale socket(s))" if entries else ""
-        raise CliError(
-            f"no dash strategy is running: no live socket in {runtime_dir()}{stale}",
-            UNAVAILABLE,
-            hint="start one with `dash run` (foreground) or `dash demo`, or pass --socket PATH",
-        )
+        raise nothing_running(entries)
     return live
 
 

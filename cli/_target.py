@@ -23,7 +23,15 @@ from typing import NamedTuple
 from cli import _config
 from cli._errors import UNAVAILABLE, USAGE, CliError
 
-__all__ = ["SocketEntry", "Target", "require_one_strategy", "resolve", "scan", "served_by"]
+__all__ = [
+    "SocketEntry",
+    "Target",
+    "nothing_running",
+    "require_one_strategy",
+    "resolve",
+    "scan",
+    "served_by",
+]
 
 # Asking a live socket which strategies it serves (its hello); a hung server must not
 # hang the command that is only looking for a name.
@@ -138,9 +146,19 @@ def require_one_strategy(target: Target) -> Target:
     return target
 
 
-def _only_socket() -> Path:
+def nothing_running(entries: list[SocketEntry]) -> CliError:
+    """The error (69) for a runtime dir without a live socket, counting stale ones."""
     from ipc._paths import runtime_dir
 
+    stale = f" ({len(entries)} stale socket(s))" if entries else ""
+    return CliError(
+        f"no dash strategy is running: no live socket in {runtime_dir()}{stale}",
+        UNAVAILABLE,
+        hint="start one with `dash run` (foreground) or `dash demo`, or pass --socket PATH",
+    )
+
+
+def _only_socket() -> Path:
     entries = scan()
     if len(entries) == 1:
         # A lone stale socket still names the strategy the operator means; connecting
@@ -149,14 +167,8 @@ def _only_socket() -> Path:
     live = [e for e in entries if e.live]
     if len(live) == 1:
         return live[0].path
-    directory = runtime_dir()
     if not live:
-        stale = f" ({len(entries)} stale socket(s))" if entries else ""
-        raise CliError(
-            f"no dash strategy is running: no live socket in {directory}{stale}",
-            UNAVAILABLE,
-            hint="start one with `dash run` (foreground) or `dash demo`, or pass --socket PATH",
-        )
+        raise nothing_running(entries)
     listing = "; ".join(f"{e.name} ({e.path})" for e in live)
     raise CliError(
         f"several strategies are running: {listing}",

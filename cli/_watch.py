@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -425,37 +425,58 @@ async def _watch(
     console: Console | None,
     give_up: Callable[[], bool] | None,
 ) -> int:
+    with stop_on_signals() as stop:
+        model = WatchModel(str(target.socket), target.strategy)
+        max_rate = None if interval <= 0 else max(1.0 / interval, _MIN_RATE)
+        output: LiveOutput | PlainOutput | JsonOutput
+        if mode == "live":
+            output = LiveOutput(model, console, interval, on_quit=stop.set)
+        elif mode == "json":
+            output = JsonOutput()
+        else:
+            output = PlainOutput()
+        with output:
+            await until_stopped(
+                follow(target, model, output, max_rate=max_rate), stop, duration, give_up
+            )
+    return OK
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event SIGINT and SIGTERM set (Ctrl-C quits a watch with 0, not a traceback)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    model = WatchModel(str(target.socket), target.strategy)
-    max_rate = None if interval <= 0 else max(1.0 / interval, _MIN_RATE)
-    output: LiveOutput | PlainOutput | JsonOutput
-    if mode == "live":
-        output = LiveOutput(model, console, interval, on_quit=stop.set)
-    elif mode == "json":
-        output = JsonOutput()
-    else:
-        output = PlainOutput()
     try:
-        with output:
-            following = asyncio.create_task(follow(target, model, output, max_rate=max_rate))
-            waiters: set[asyncio.Task[Any]] = {following, asyncio.create_task(stop.wait())}
-            if duration is not None:
-                waiters.add(asyncio.create_task(asyncio.sleep(duration)))
-            if give_up is not None:
-                waiters.add(asyncio.create_task(_poll(give_up)))
-            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if following in done:
-                following.result()
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    return OK
+
+
+async def until_stopped(
+    work: Coroutine[Any, Any, None],
+    stop: asyncio.Event,
+    duration: float | None,
+    give_up: Callable[[], bool] | None = None,
+) -> None:
+    """Run ``work`` until it ends, ``stop`` is set, ``duration`` passes or ``give_up()``
+    holds, whichever is first; the rest is cancelled and ``work``'s error, if it ended
+    with one, is raised."""
+    main = asyncio.create_task(work)
+    waiters: set[asyncio.Task[Any]] = {main, asyncio.create_task(stop.wait())}
+    if duration is not None:
+        waiters.add(asyncio.create_task(asyncio.sleep(duration)))
+    if give_up is not None:
+        waiters.add(asyncio.create_task(_poll(give_up)))
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if main in done:
+        main.result()
 
 
 async def _poll(condition: Callable[[], bool], every: float = 0.5) -> None:

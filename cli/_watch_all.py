@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 import time
 from collections import deque
@@ -29,7 +28,16 @@ from cli import _format as fmt
 from cli._errors import OK, CliError
 from cli._summary import Summary, combine, plain_line, summarize
 from cli._target import Target
-from cli._watch import BACKOFF_S, JsonOutput, LiveOutput, Mode, PlainOutput, follow
+from cli._watch import (
+    BACKOFF_S,
+    JsonOutput,
+    LiveOutput,
+    Mode,
+    PlainOutput,
+    follow,
+    stop_on_signals,
+    until_stopped,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -199,37 +207,21 @@ async def _watch_all(
     from cli._aggregate import live_sockets
 
     first = [Path(socket)] if socket is not None else live_sockets()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     board = Board()
-    output: LiveOutput | PlainOutput | JsonOutput
-    if mode == "live":
-        output = LiveOutput(None, console, interval, on_quit=stop.set, view=AllView(board))
-    elif mode == "json":
-        output = JsonOutput()
-    else:
-        output = PlainOutput()
-    max_rate = None if interval <= 0 else max(1.0 / interval, _MIN_RATE)
-    supervisor = _Supervisor(board, output, max_rate, request_timeout_s, quiet=mode == "live")
-    try:
+    with stop_on_signals() as stop:
+        output: LiveOutput | PlainOutput | JsonOutput
+        if mode == "live":
+            output = LiveOutput(None, console, interval, on_quit=stop.set, view=AllView(board))
+        elif mode == "json":
+            output = JsonOutput()
+        else:
+            output = PlainOutput()
+        max_rate = None if interval <= 0 else max(1.0 / interval, _MIN_RATE)
+        supervisor = _Supervisor(board, output, max_rate, request_timeout_s, quiet=mode == "live")
         with output:
-            watching = asyncio.create_task(
-                supervisor.run(first, rescan_s if socket is None else None)
+            await until_stopped(
+                supervisor.run(first, rescan_s if socket is None else None), stop, duration
             )
-            waiters: set[asyncio.Task[Any]] = {watching, asyncio.create_task(stop.wait())}
-            if duration is not None:
-                waiters.add(asyncio.create_task(asyncio.sleep(duration)))
-            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if watching in done:
-                watching.result()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     return OK
 
 

@@ -8,7 +8,7 @@ import typer
 
 from cli._emit import fail
 from cli._errors import CliError
-from cli._options import SocketOpt, StrategyOpt, TimeoutOpt
+from cli._options import DurationOpt, SocketOpt, StrategyOpt, TimeoutOpt
 
 __all__ = ["watch"]
 
@@ -29,16 +29,7 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    duration: Annotated[
-        float | None,
-        typer.Option(
-            "--duration",
-            metavar="SECONDS",
-            min=0.0,
-            help="Stop after this long (default: until Ctrl-C or q).",
-            show_default=False,
-        ),
-    ] = None,
+    duration: DurationOpt = None,
     all_strategies: Annotated[
         bool,
         typer.Option(
