@@ -20,7 +20,7 @@ from typing import Any
 from state._json import _ATOMS, FrozenDict, _freeze_other, freeze_dict
 from state._patch import merge_patch_diff
 
-__all__ = ["merge_entry", "put_entry"]
+__all__ = ["apply_moved", "merge_entry", "put_entry"]
 
 _MISSING: Any = object()
 
@@ -157,3 +157,45 @@ def merge_entry(
     if nested is None:
         return FrozenDict({**old, **patch}), patch
     return FrozenDict({**old, **patch, **nested}), patch
+
+
+def apply_moved(
+    old: FrozenDict | None, changes: dict[str, Any]
+) -> tuple[FrozenDict, dict[str, Any]]:
+    """:func:`merge_entry` for ``changes`` the caller built from what moved.
+
+    The strategy's document builder compares its *inputs* (marks, funding, fees) with
+    the last committed ones and sends only the members they feed, as JSON-ready strings
+    and string-valued objects. Comparing each of those with the committed string again
+    is half the cost of a monitoring cycle's commit, so this applies them unchecked:
+    ``changes`` is the patch (the state takes ownership of it). A member that renders
+    the same as before (a mark that moved less than its last printed digit cannot; a
+    rounded PnL can) is then a no-op member of the patch, which merge-patch semantics
+    allow: applied, it leaves the document as the diff would have.
+
+    Anything else (a deletion, a non-string, an object the entry does not hold yet, or
+    no entry at all) takes :func:`merge_entry`.
+    """
+    if old is None:
+        return merge_entry(old, changes)
+    nested: dict[str, FrozenDict] | None = None
+    for key, value in changes.items():
+        t = type(value)
+        if t is str:
+            continue
+        if t is dict:
+            before = old.get(key)
+            if type(before) is FrozenDict:
+                for inner in value.values():
+                    if type(inner) is not str:
+                        return merge_entry(old, changes)
+                if nested is None:
+                    nested = {}
+                nested[key] = FrozenDict({**before, **value})
+                continue
+        return merge_entry(old, changes)
+    if not changes:
+        return old, changes
+    if nested is None:
+        return FrozenDict({**old, **changes}), changes
+    return FrozenDict({**old, **changes, **nested}), changes

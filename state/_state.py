@@ -21,7 +21,7 @@ from typing import Any, Final
 import orjson
 
 from state._bus import EventBus
-from state._entry import merge_entry, put_entry
+from state._entry import apply_moved, merge_entry, put_entry
 from state._json import EMPTY, FrozenDict, freeze_dict, iso_utc
 from state._patch import merge_patch_diff
 from state._records import Change, Snapshot
@@ -148,15 +148,23 @@ class Tx:
     def put_position(self, pid: str, doc: Mapping[str, Any]) -> None:
         self._put("positions", pid, doc)
 
-    def update_position(self, pid: str, changes: Mapping[str, Any]) -> None:
-        """Merge ``changes`` into position ``pid`` (created if absent)."""
+    def update_position(
+        self, pid: str, changes: Mapping[str, Any], *, moved: bool = False
+    ) -> None:
+        """Merge ``changes`` into position ``pid`` (created if absent).
+
+        ``moved=True`` says every member of ``changes`` moved (the caller compared the
+        inputs it renders them from), so they are applied without comparing each with
+        the committed value; see :func:`state._entry.apply_moved`.
+        """
         # the monitoring cycle's call, once per open position: a first edit of the entry
         # in this transaction goes straight to the merge
         staged = self._positions
         if type(pid) is str and type(changes) is dict and pid not in staged and pid:
             if self._closed:
                 raise RuntimeError(_FINISHED)
-            staged[pid] = merge_entry(self._base["positions"].get(pid), changes)
+            merge = apply_moved if moved else merge_entry
+            staged[pid] = merge(self._base["positions"].get(pid), changes)
         else:
             self._update("positions", pid, changes)
 
@@ -167,12 +175,16 @@ class Tx:
     def put_market(self, symbol: str, doc: Mapping[str, Any]) -> None:
         self._put("markets", symbol, doc)
 
-    def update_market(self, symbol: str, changes: Mapping[str, Any]) -> None:
+    def update_market(
+        self, symbol: str, changes: Mapping[str, Any], *, moved: bool = False
+    ) -> None:
+        """Merge ``changes`` into market ``symbol``; ``moved`` as for positions."""
         staged = self._markets
         if type(symbol) is str and type(changes) is dict and symbol not in staged and symbol:
             if self._closed:
                 raise RuntimeError(_FINISHED)
-            staged[symbol] = merge_entry(self._base["markets"].get(symbol), changes)
+            merge = apply_moved if moved else merge_entry
+            staged[symbol] = merge(self._base["markets"].get(symbol), changes)
         else:
             self._update("markets", symbol, changes)
 

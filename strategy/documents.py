@@ -438,12 +438,12 @@ class Documents:
             if whole:
                 tx.put_position(pid, doc)
             else:
-                tx.update_position(pid, doc)
+                tx.update_position(pid, doc, moved=True)
         for symbol, whole, doc in self.markets:
             if whole:
                 tx.put_market(symbol, doc)
             else:
-                tx.update_market(symbol, doc)
+                tx.update_market(symbol, doc, moved=True)
         tx.set_totals(self.totals)
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from state import FrozenDict, apply_merge_patch, freeze, jsonable, merge_patch_diff
-from state._entry import merge_entry, put_entry
+from state._entry import apply_moved, merge_entry, put_entry
 
 _KEYS = st.sampled_from(["a", "b", "c", "mark", "pnl"])
 _T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -87,3 +87,39 @@ def test_json_ready_members_take_the_fast_path_with_the_same_result() -> None:
     new, patch = merge_entry(committed, {"long": {"mark": Decimal("60001.0"), "pnl": None}})
     assert patch == {"long": {"mark": "60001.0", "pnl": None}}
     assert new["long"] == {"venue": "binance", "mark": "60001.0"}
+
+
+_TEXT = st.sampled_from(["", "x", "1", "1.0", "60000.5"])
+_MOVED = st.dictionaries(
+    _KEYS, st.one_of(_TEXT, st.dictionaries(_KEYS, _TEXT, max_size=3), _LEAF, st.none()),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(old=_DOC, changes=_MOVED)
+def test_applying_moved_members_lands_where_the_merge_does(
+    old: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """Unchecked or not, the entry is the merge's; the patch may name members that did
+    not change, but applied to the committed entry it gives exactly the new one."""
+    committed = _frozen(old)
+    expected, _ = merge_entry(committed, dict(changes))
+    new, patch = apply_moved(committed, dict(changes))
+    assert isinstance(new, FrozenDict)
+    assert new == expected
+    assert apply_merge_patch(committed, patch) == new
+    assert all(isinstance(v, FrozenDict) for v in new.values() if isinstance(v, dict))
+
+
+def test_moved_strings_are_applied_unchecked_and_the_rest_takes_the_merge() -> None:
+    committed = _frozen({"long": {"venue": "binance", "mark": "60000", "pnl": "1.00"},
+                         "qty": "0.1"})
+    changes = {"long": {"mark": "60001", "pnl": "1.00"}, "qty": "0.1"}
+    new, patch = apply_moved(committed, changes)
+    assert patch is changes  # the caller's patch, no-op members and all
+    assert new == {"long": {"venue": "binance", "mark": "60001", "pnl": "1.00"}, "qty": "0.1"}
+    # a deletion is not a plain string: the checked merge drops what did not change
+    new, patch = apply_moved(committed, {"qty": "0.1", "long": {"pnl": None}})
+    assert patch == {"long": {"pnl": None}}
+    assert new["long"] == {"venue": "binance", "mark": "60000"}

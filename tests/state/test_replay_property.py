@@ -21,12 +21,13 @@ _money = st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False,
 _open = st.tuples(st.just("open"), st.sampled_from(PIDS), _money)
 _update = st.tuples(st.just("update"), st.sampled_from(PIDS), _money)
 _partial = st.tuples(st.just("partial"), st.sampled_from(PIDS), _money)
+_moved = st.tuples(st.just("moved"), st.sampled_from(PIDS), _money)
 _close = st.tuples(st.just("close"), st.sampled_from(PIDS), st.none())
 _alert = st.tuples(st.just("alert"), st.sampled_from(AIDS), st.sampled_from(["warn", "critical"]))
 _clear = st.tuples(st.just("clear"), st.sampled_from(AIDS), st.none())
 _market = st.tuples(st.just("market"), st.sampled_from(["BTC/USDT", "ETH/USDT"]), _money)
 _status = st.tuples(st.just("status"), st.sampled_from(["running", "paused"]), st.none())
-_op = st.one_of(_open, _update, _partial, _close, _alert, _clear, _market, _status)
+_op = st.one_of(_open, _update, _partial, _moved, _close, _alert, _clear, _market, _status)
 _transactions = st.lists(st.lists(_op, min_size=0, max_size=4), min_size=1, max_size=25)
 
 
@@ -47,6 +48,9 @@ async def _play(transactions: list[list[tuple[str, str, Any]]]) -> None:
                                                       reasons=("x",) if value > 0 else ()))
                 elif kind == "partial":
                     tx.update_position(key, {"pnl": {"net": value}, "opened_at": None})
+                elif kind == "moved":  # the document builder's unchecked update
+                    tx.update_position(key, {"pnl": {"net": str(value)},
+                                             "divergence_bps": str(value)}, moved=True)
                 elif kind == "close":
                     tx.remove_position(key)
                 elif kind == "alert":
