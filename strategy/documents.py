@@ -121,7 +121,7 @@ class _Position:
         self.entry: Mapping[str, Any] | None = None
         self.static = _static(position)
         self.prices = (long.mark, short.mark, long.exit_price, short.exit_price)
-        self.funding = (long.funding, short.funding)
+        self.funding = _funding_inputs(long, short)
         self.fees = (position.entry_fees, position.exit_fees)
         self.spread = position.spread_apr
         self.status: str = position.status
@@ -175,13 +175,22 @@ def _leg_pnl(leg: Leg, qty: Decimal) -> Decimal:
 
 
 def _leg_doc(leg: Leg, pnl: Decimal, paid: Decimal) -> dict[str, Any]:
-    return {
+    doc = {
         "venue": leg.venue,
         "entry_price": str(leg.entry_price),
         "mark": str(leg.mark),
         "pnl": str(pnl),
         "funding": str(paid),
     }
+    if leg.last_funding_time is not None:
+        doc["last_funding"] = iso_utc(leg.last_funding_time)
+    return doc
+
+
+def _funding_inputs(long: Leg, short: Leg) -> tuple[object, ...]:
+    """What the legs' funding members are rendered from: amounts and settlement times
+    (a settlement of exactly zero still moves ``last_funding``)."""
+    return (long.funding, short.funding, long.last_funding_time, short.last_funding_time)
 
 
 def _next_funding(long: Leg, short: Leg) -> dict[str, str]:
@@ -223,7 +232,7 @@ def _position_changes(position: Position, was: _Position) -> tuple[dict[str, Any
         pnl_doc["legs"] = str(legs)
         moved = True
 
-    now.funding = (long.funding, short.funding)
+    now.funding = _funding_inputs(long, short)
     if now.funding == was.funding:
         now.long_paid, now.short_paid = was.long_paid, was.short_paid
     else:
@@ -231,6 +240,10 @@ def _position_changes(position: Position, was: _Position) -> tuple[dict[str, Any
         now.short_paid = money(short.funding)
         long_doc["funding"] = str(now.long_paid)
         short_doc["funding"] = str(now.short_paid)
+        if long.last_funding_time is not None:
+            long_doc["last_funding"] = iso_utc(long.last_funding_time)
+        if short.last_funding_time is not None:
+            short_doc["last_funding"] = iso_utc(short.last_funding_time)
         funding = now.long_paid + now.short_paid
         changes["funding_collected"] = pnl_doc["funding"] = str(funding)
         moved = True

@@ -152,6 +152,7 @@ async def test_position_and_market_document_shape(make_rig):
         "mark": "1990",
         "pnl": "-51.00",
         "funding": "-1.00",  # 5 * (1990 - 2000.2); -5 * 2000 * 0.0001
+        "last_funding": "2024-03-01T08:00:00.000Z",  # the venue's settlement, not the cycle
     }
     assert p["qty"] == "5.000" and p["opened_at"] == "2024-03-01T01:00:00.000Z"
     assert p["next_funding"] == {
