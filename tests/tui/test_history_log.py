@@ -44,6 +44,18 @@ def test_funding_payments_are_changes_of_a_legs_cumulative_funding():
     ]
 
 
+def test_a_payment_is_dated_by_the_venues_settlement_when_the_leg_says_it():
+    history = History()
+    doc = position(0)
+    history.record({"p": doc}, "2024-03-01T07:59:00.000Z")
+    paid = {**doc, "long": {**doc["long"], "funding": "3.00",
+                            "last_funding": "2024-03-01T08:00:00.000Z"}}
+    history.record({"p": paid}, "2024-03-01T08:05:00.000Z", touched=["p"])
+    [payment] = history.trace("p").payments
+    assert payment.time == "2024-03-01T08:00:00.000Z"
+    assert payment.side == "long"
+
+
 def test_series_are_bounded():
     history = History()
     for tick in range(MAX_POINTS + 10):

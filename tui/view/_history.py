@@ -99,6 +99,13 @@ class History:
             trace.funding[side] = total
             if before is not None and total != before:
                 venue = leg.get("venue")
+                # the venue's settlement time when the document says it, else the cycle's
+                paid_at = leg.get("last_funding")
                 trace.payments.append(
-                    Payment(clock, side, venue if isinstance(venue, str) else "?", total - before)
+                    Payment(
+                        paid_at if isinstance(paid_at, str) else clock,
+                        side,
+                        venue if isinstance(venue, str) else "?",
+                        total - before,
+                    )
                 )
