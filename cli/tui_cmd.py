@@ -61,9 +61,10 @@ def tui(
 ) -> None:
     """Full-screen dashboard: positions, detail, markets, alerts; keys to act.
 
-    Keys: c close the selected position (asks first), p ping, s switch strategy, / filter,
-    o sort, space pause, ? help, q quit; Ctrl-P opens the command palette. NO_COLOR is
-    honoured. If the strategy goes away it shows "disconnected" and reconnects.
+    Keys: c close the selected position (asks first), p ping, s switch strategy, a all
+    strategies with their total, / filter, o sort, space pause, ? help, q quit; Ctrl-P
+    opens the command palette. NO_COLOR is honoured. If the strategy goes away it shows
+    "disconnected" and reconnects.
 
     Exit status: 0 on quit; 1 without a usable terminal; 69 if no strategy is reachable
     at start.

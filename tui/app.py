@@ -9,6 +9,7 @@ as a diff, without clearing anything.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import time
@@ -49,6 +50,7 @@ from tui.widgets import (
     FilterBar,
     HelpScreen,
     MarketsPanel,
+    OverviewScreen,
     PositionDetail,
     PositionTable,
     StatusHeader,
@@ -108,6 +110,7 @@ class DashApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("p", "ping", "Ping"),
         Binding("s", "switch_strategy", "Strategy"),
+        Binding("a", "overview", "All"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("space", "toggle_pause", "Pause"),
         Binding("q", "quit", "Quit"),
@@ -118,6 +121,7 @@ class DashApp(App[None]):
     | ? | Help: the key map. |
     | p | Ping the server; the round trip is shown. |
     | s | Switch strategy (shown when several run). |
+    | a | All strategies: one row each and the total (shown when several run). |
     | / | Filter positions. |
     | space | Pause or resume live updates. |
     | q | Quit. |
@@ -231,6 +235,8 @@ class DashApp(App[None]):
         if self.strategy is None or self.strategy not in self.source.docs:
             self._choose_strategy(strategy)
         self._count_strategies()
+        if not self.paused:
+            self._show_overview()
         if strategy != self.strategy:
             return
         if self.paused:
@@ -298,6 +304,39 @@ class DashApp(App[None]):
         if self.read_only:
             self.table.allow_close = False
         self.refresh_bindings()
+
+    @property
+    def overview(self) -> OverviewScreen | None:
+        """The "all strategies" overview while it is open (under a dialog or not)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, OverviewScreen):
+                return screen
+        return None
+
+    def _show_overview(self) -> None:
+        overview = self.overview
+        if overview is not None:
+            overview.show(self.source.strategies(), self.source.docs)
+
+    def _switch_to(self, name: str | None) -> None:
+        """Show strategy ``name`` in the main view (None: stay)."""
+        if name is None or name == self.strategy:
+            return
+        self.strategy = self.wanted = name
+        self.behind = 0
+        self._unstage()
+        self._render(self.source.docs.get(name, {}), None, None)
+
+    def _picked(self, name: str | None) -> None:
+        """The strategy picker's answer: a strategy, the overview, or nothing."""
+        overview = self.overview
+        if name == StrategyPicker.ALL:
+            if overview is None:
+                self.action_overview()
+        elif overview is not None and self.screen is overview:
+            overview.dismiss(name)  # its callback switches
+        else:
+            self._switch_to(name)
 
     def _count_strategies(self) -> None:
         count = len(self.source.strategies())
@@ -399,6 +438,9 @@ class DashApp(App[None]):
             strategies=max(self._strategy_count, 1),
             error=source.error,
         )
+        overview = self.overview
+        if overview is not None:
+            overview.header.status = dataclasses.replace(self.header.status, overview=True)
 
     def _tick(self) -> None:
         if self.source.poll():
@@ -499,6 +541,11 @@ class DashApp(App[None]):
                 "Show another strategy on this socket",
                 self.action_switch_strategy,
             )
+            yield SystemCommand(
+                "All strategies",
+                "One row per strategy on this socket, and their total",
+                self.action_overview,
+            )
         yield SystemCommand(
             "Filter positions", "Filter by symbol, venue, id or risk", self.action_filter
         )
@@ -515,8 +562,10 @@ class DashApp(App[None]):
         yield from super().get_system_commands(screen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "switch_strategy":
+        if action in ("switch_strategy", "overview"):
             return self._strategy_count > 1
+        if action == "filter":
+            return self.overview is None
         return True
 
     def action_help(self) -> None:
@@ -530,16 +579,15 @@ class DashApp(App[None]):
         if len(names) < 2:
             self.notify("Only one strategy runs on this socket.")
             return
+        current = StrategyPicker.ALL if self.screen is self.overview else self.strategy or ""
+        self.push_screen(StrategyPicker(names, self.source.docs, current), self._picked)
 
-        def chosen(name: str | None) -> None:
-            if name is None or name == self.strategy:
-                return
-            self.strategy = self.wanted = name
-            self.behind = 0
-            self._unstage()
-            self._render(self.source.docs.get(name, {}), None, None)
-
-        self.push_screen(StrategyPicker(names, self.source.docs, self.strategy or ""), chosen)
+    def action_overview(self) -> None:
+        if self.overview is not None or self.screen is not self.screen_stack[0]:
+            return  # open already (its own ``a`` closes it), or a dialog is up
+        screen = OverviewScreen(self.source.strategies(), self.source.docs, frame_s=FRAME_S)
+        self.push_screen(screen, self._switch_to)
+        self._refresh_status()
 
     def action_filter(self) -> None:
         self.filter_bar.open()
@@ -550,4 +598,6 @@ class DashApp(App[None]):
         if not self.paused and self.strategy is not None:
             self.behind = 0
             self._render(self.source.docs.get(self.strategy, self.doc), None, None)
+        if not self.paused:
+            self._show_overview()
         self._refresh_status()

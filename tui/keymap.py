@@ -12,6 +12,7 @@ KEYMAP: Final[tuple[tuple[str, str], ...]] = (
     ("c", "Close the selected position (asks first, names it and its net PnL)"),
     ("p", "Ping the strategy; shows the round trip"),
     ("s", "Switch strategy (when the socket serves several)"),
+    ("a", "All strategies and their total (when several)"),
     ("/", "Filter positions by symbol, venue, id or risk; Esc clears"),
     ("o", "Sort by the next column (click a header to sort by it)"),
     ("r", "Reverse the sort order"),

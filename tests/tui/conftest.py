@@ -14,20 +14,23 @@ from pathlib import Path
 import pytest
 
 from ipc import probe
+from tests.multi._trio import guide_config
 from tests.tui._fixed import FixedServer
 
 DASH = Path(sys.executable).with_name("dash")
 
 
 class Paper:
-    """``dash run --speed 3600`` in a subprocess: a paper strategy on recorded data,
-    serving its socket. ``stop``/``start`` again resume it from the same DB."""
+    """``dash run --speed 3600`` (or ``speed``) in a subprocess: a paper strategy on
+    recorded data, serving its socket. ``stop``/``start`` again resume it from the same
+    DB."""
 
-    def __init__(self, directory: Path, *extra: str) -> None:
+    def __init__(self, directory: Path, *extra: str, speed: str = "3600") -> None:
         self.db = directory / "t.db"
         self.socket = directory / "s.sock"
         self.log = directory / "run.log"
         self.extra = extra
+        self.speed = speed
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -37,7 +40,7 @@ class Paper:
                     str(DASH),
                     "run",
                     "--speed",
-                    "3600",
+                    self.speed,
                     "--db",
                     str(self.db),
                     "--socket",
@@ -79,6 +82,21 @@ def paper(short_tmp: Path) -> Iterator[Paper]:
 @pytest.fixture
 def paper_read_only(short_tmp: Path) -> Iterator[Paper]:
     runner = Paper(short_tmp, "--read-only")
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+@pytest.fixture
+def desk(short_tmp: Path) -> Iterator[Paper]:
+    """btc-arb and eth-arb in one process (the operator guide's example config), at speed
+    1: each opens a position in the first cycle, then nothing moves for minutes, so their
+    documents change only when a test changes them."""
+    config = short_tmp / "desk.toml"
+    config.write_text(guide_config())
+    runner = Paper(short_tmp, "--config", str(config), speed="1")
     runner.start()
     try:
         yield runner

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from rich.console import Console
 
 from tests.tui._docs import NOW, alerts, markets, position, totals
@@ -52,6 +54,14 @@ def test_status_line_says_the_link_state_in_words():
     text = draw(StatusLine(gone), 200)
     assert "✗ DISCONNECTED 12s · reconnecting" in text
     assert "⏸ PAUSED +3" in text and "read-only" in text
+
+
+def test_status_line_of_the_overview_names_no_strategy():
+    status = Status("funding-arb", "paper", "running", "connected", 3.0, 0.4, 1042)
+    status = dataclasses.replace(status, strategies=3, overview=True, read_only=True)
+    assert draw(StatusLine(status), 100).rstrip() == (
+        "dash │ All strategies (3) │ ● live 0.4s ago │ read-only"
+    )
 
 
 def test_status_line_compacts_then_truncates_on_narrow_terminals():

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from tests.tui._docs import totals
 from tests.tui._fixed import FixedServer
 from tests.tui._pilot import until
 from tui.app import DashApp
+from tui.widgets import OverviewScreen
 
 
 @pytest.fixture
@@ -71,3 +73,23 @@ def test_close_dialog_80x24(snap_compare, server: FixedServer):
 def test_help_160x48(snap_compare, server: FixedServer):
     app = DashApp(server.path, monotonic=_frozen)
     assert snap_compare(app, terminal_size=(160, 48), run_before=settle(server, "question_mark"))
+
+
+def test_overview_80x24(snap_compare, short_tmp: Path):
+    """Two strategies, one with other figures (a patch before the overview opens)."""
+    with FixedServer(short_tmp / "f.sock", strategies=("funding-arb", "basis-arb")) as two:
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            app = pilot.app
+            assert isinstance(app, DashApp)
+            await until(pilot, lambda: len(app.source.docs) == 2, "both strategies")
+            changed = {**totals(3), "net_pnl": "12.75", "unrealized_pnl": "-1.25"}
+            two.commit(lambda tx: tx.set_totals(changed), "basis-arb")
+            seq = two.seq("basis-arb")
+            await until(pilot, lambda: app.source.docs["basis-arb"]["seq"] == seq, "the patch")
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+            await pilot.pause()
+
+        app = DashApp(two.path, monotonic=_frozen)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -11,6 +11,10 @@ from tests.tui._docs import NOW, position
 from tui.view import (
     COLUMNS,
     MISSING,
+    RISK_STYLES,
+    TOTAL,
+    Cell,
+    OverviewModel,
     TableModel,
     age,
     bps,
@@ -208,3 +212,40 @@ def test_a_change_in_the_sorted_column_asks_for_a_reorder():
 
 def test_decimal_inputs_are_accepted():
     assert money(Decimal("2.5"), signed=True) == "+2.50"
+
+
+def _overview_doc(strategy: str, net: str, seq: int = 1) -> dict:
+    return {
+        "strategy": strategy,
+        "seq": seq,
+        "status": "running",
+        "totals": {"open_positions": 1, "notional": "100.00", "net_pnl": net},
+        "positions": {"p-1": {"risk": {"level": "warn"}}},
+    }
+
+
+def test_overview_rows_end_with_the_total_and_patches_change_cells_only():
+    model = OverviewModel()
+    docs = {"a": _overview_doc("a", "-1.25"), "b": _overview_doc("b", "0.10")}
+    first = model.sync(["a", "b"], docs)
+    assert [key for key, _ in first.added] == ["a", "b", TOTAL]
+    assert model.row(TOTAL)["net"].text == "-1.15" and model.total.net == Decimal("-1.15")
+    assert model.row(TOTAL)["risk"] == Cell("warn", RISK_STYLES["warn"])
+    assert model.row("b")["net"] == Cell("+0.10", "green")
+    summary_a = model.summaries["a"]
+    docs = {**docs, "b": _overview_doc("b", "2.00", seq=2)}
+    diff = model.sync(["a", "b"], docs)
+    assert not diff.added and not diff.removed
+    assert {(key, col) for key, col, _ in diff.changed} == {("b", "net"), (TOTAL, "net")}
+    assert model.summaries["a"] is summary_a  # an unchanged document is not summed again
+    # A strategy arriving later comes before the total; one leaving goes.
+    diff = model.sync(["a", "b", "c"], {**docs, "c": _overview_doc("c", "1")})
+    assert diff.removed == [TOTAL] and [k for k, _ in diff.added] == ["c", TOTAL]
+    assert model.order() == ["a", "b", "c", TOTAL]
+    diff = model.sync(["b", "c", "d"], {"b": docs["b"]})
+    assert diff.removed == ["a", TOTAL] and [k for k, _ in diff.added] == ["d", TOTAL]
+    assert model.order() == ["b", "c", "d", TOTAL]
+    assert model.row("c")["net"].text == "+1.00"  # its document is gone: the last figures
+    assert model.row("d")["status"].text == MISSING  # never had one: dashes, named
+    assert model.row("d")["strategy"].text == "d"
+    assert model.total.net == Decimal("3.00")

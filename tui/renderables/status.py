@@ -39,6 +39,8 @@ class Status:
     read_only: bool = False
     strategies: int = 1
     error: str = ""
+    overview: bool = False
+    """The "all strategies" overview is shown: the line names no one strategy."""
 
 
 class StatusLine:
@@ -58,17 +60,20 @@ class StatusLine:
             link.append(f" {age(s.link_age)} · reconnecting", "bold red")
         elif s.link == "failed" and s.error:
             link.append(f" {s.error}", "bold red")
-        strategy = s.strategy or "?"
-        if s.strategies > 1:
-            strategy += f" (1 of {s.strategies})"
         parts = [] if compact else [Text("dash", style="bold")]
-        parts += [
-            Text(strategy, style="bold cyan"),
-            Text(s.mode or "?"),
-            Text(s.status or "?", style=_STATUS_STYLES.get(s.status, "bold red")),
-            link,
-            Text(f"seq {s.seq}" if s.seq is not None else f"seq {MISSING}"),
-        ]
+        if s.overview:
+            parts += [Text(f"All strategies ({s.strategies})", style="bold cyan"), link]
+        else:
+            strategy = s.strategy or "?"
+            if s.strategies > 1:
+                strategy += f" (1 of {s.strategies})"
+            parts += [
+                Text(strategy, style="bold cyan"),
+                Text(s.mode or "?"),
+                Text(s.status or "?", style=_STATUS_STYLES.get(s.status, "bold red")),
+                link,
+                Text(f"seq {s.seq}" if s.seq is not None else f"seq {MISSING}"),
+            ]
         if s.paused:
             behind = f" +{s.behind}" if s.behind else ""
             parts.append(Text(f"⏸ PAUSED{behind}", style="bold reverse"))

@@ -35,6 +35,7 @@ from tui.view._format import (
 )
 from tui.view._history import MAX_PAYMENTS, MAX_POINTS, History, Payment, Trace
 from tui.view._log import LEVELS, LogEntry, alert_entries, command_outcome, merge, notice_entry
+from tui.view._overview import OVERVIEW_COLUMNS, TOTAL, OverviewModel, summary_cells
 from tui.view._pending import Frame, PendingFrame
 from tui.view._table import FILTER_COLUMNS, Row, TableDiff, TableModel
 
@@ -46,13 +47,16 @@ __all__ = [
     "MAX_PAYMENTS",
     "MAX_POINTS",
     "MISSING",
+    "OVERVIEW_COLUMNS",
     "RISK_STYLES",
+    "TOTAL",
     "Cell",
     "Column",
     "CommandTracker",
     "Frame",
     "History",
     "LogEntry",
+    "OverviewModel",
     "Payment",
     "PendingFrame",
     "Row",
@@ -81,4 +85,5 @@ __all__ = [
     "section",
     "short_time",
     "sign_style",
+    "summary_cells",
 ]

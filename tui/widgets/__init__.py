@@ -7,7 +7,10 @@ from tui.widgets._alerts_log import AlertsLog
 from tui.widgets._confirm_close import ConfirmClose
 from tui.widgets._filter_bar import FilterBar
 from tui.widgets._help_screen import HelpScreen
+from tui.widgets._keyed_table import KeyedTable
 from tui.widgets._markets_panel import MarketsPanel
+from tui.widgets._overview_screen import OverviewScreen
+from tui.widgets._overview_table import OverviewTable
 from tui.widgets._position_detail import PositionDetail
 from tui.widgets._position_table import PositionTable
 from tui.widgets._status_header import StatusHeader
@@ -19,7 +22,10 @@ __all__ = [
     "ConfirmClose",
     "FilterBar",
     "HelpScreen",
+    "KeyedTable",
     "MarketsPanel",
+    "OverviewScreen",
+    "OverviewTable",
     "PositionDetail",
     "PositionTable",
     "StatusHeader",

@@ -1,9 +1,10 @@
-"""The strategy picker (``s``), when the socket serves several strategies."""
+"""The strategy picker (``s``), when the socket serves several strategies; its first
+entry opens the "all strategies" overview."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,8 +16,17 @@ __all__ = ["StrategyPicker"]
 
 
 class StrategyPicker(ModalScreen[str | None]):
-    """Lists the strategies with their status and open positions; dismisses with the
-    chosen id (None when cancelled)."""
+    """Lists "All strategies", then each strategy with its status and open positions;
+    dismisses with the chosen id, :attr:`ALL` for the overview, or None when cancelled.
+
+    Args:
+        strategies: the ids, in order.
+        docs: their documents.
+        current: the id shown now, or :attr:`ALL`; its entry is highlighted.
+    """
+
+    ALL: Final = "\0all"
+    """The result that asks for the overview (no strategy id starts with a NUL)."""
 
     AUTO_FOCUS = "OptionList"
 
@@ -46,7 +56,8 @@ class StrategyPicker(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = []
+        mark = "▶ " if self.current == self.ALL else "  "
+        options = [Option(f"{mark}All strategies  one row each and the total", id=self.ALL)]
         for name in self.strategies:
             doc = self.docs.get(name, {})
             positions = doc.get("positions")
@@ -59,7 +70,9 @@ class StrategyPicker(ModalScreen[str | None]):
         picker = OptionList(*options)
         picker.border_title = "Switch strategy"
         if self.current in self.strategies:
-            picker.highlighted = self.strategies.index(self.current)
+            picker.highlighted = self.strategies.index(self.current) + 1
+        elif self.current == self.ALL:
+            picker.highlighted = 0
         yield picker
 
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
