@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +17,10 @@ from cli._emit import fail
 from cli._errors import FAILURE, UNAVAILABLE, CliError
 from cli._options import SocketOpt, StrategyOpt, TimeoutOpt
 
-__all__ = ["terminal_problem", "tui"]
+if TYPE_CHECKING:
+    from cli._target import Target
+
+__all__ = ["followed", "terminal_problem", "tui"]
 
 PROG = "dash tui"
 
@@ -50,6 +54,41 @@ def terminal_problem(
     return None
 
 
+def followed(
+    socket: str | None = None, strategy: str | None = None, timeout: float | None = None
+) -> tuple[list[Path], Target]:
+    """The sockets ``dash tui`` follows, and its target (strategy shown first, timeout).
+
+    With no socket named (``--socket``, ``DASH_SOCKET``, config ``socket``) and several
+    live ones in the runtime dir, every one of them: the strategy named is then only the
+    one shown first, and must run somewhere. Otherwise the one socket
+    :func:`cli._target.resolve` names, as for any other command.
+
+    Raises:
+        CliError: nothing reachable, or the strategy named is not running (69); an
+            invalid choice (2).
+    """
+    from cli import _config
+    from cli._target import resolve, scan
+    from ipc import probe
+
+    named = socket or os.environ.get("DASH_SOCKET") or _config.load().socket
+    live = [] if named else [e.path for e in scan() if e.live]
+    if len(live) > 1:
+        target = resolve(live[0], strategy, timeout)  # the strategy and timeout defaults
+        if target.strategy is not None:
+            resolve(None, target.strategy, target.timeout)  # 69 unless it runs somewhere
+        return live, target
+    target = resolve(socket, strategy, timeout)
+    if not probe(target.socket):
+        raise CliError(
+            f"strategy not reachable at {target.socket}",
+            UNAVAILABLE,
+            hint="start one with `dash run` or `dash demo`, or see `dash ls`",
+        )
+    return [target.socket], target
+
+
 def tui(
     read_only: Annotated[
         bool,
@@ -64,7 +103,8 @@ def tui(
     Keys: c close the selected position (asks first), p ping, s switch strategy, a all
     strategies with their total, / filter, o sort, space pause, ? help, q quit; Ctrl-P
     opens the command palette. NO_COLOR is honoured. If the strategy goes away it shows
-    "disconnected" and reconnects.
+    "disconnected" and reconnects. Without --socket, when several processes run it
+    follows all of them (--strategy then picks the one shown first).
 
     Exit status: 0 on quit; 1 without a usable terminal; 69 if no strategy is reachable
     at start.
@@ -72,22 +112,11 @@ def tui(
     problem = terminal_problem()
     if problem is not None:
         fail(PROG, CliError(f"needs a terminal: {problem}", FAILURE, hint=_ALTERNATIVES))
-    from cli._target import resolve
-    from ipc import probe
-
     try:
-        target = resolve(socket, strategy, timeout)
-        if not probe(target.socket):
-            raise CliError(
-                f"strategy not reachable at {target.socket}",
-                UNAVAILABLE,
-                hint="start one with `dash run` or `dash demo`, or see `dash ls`",
-            )
+        sockets, target = followed(socket, strategy, timeout)
     except CliError as exc:
         fail(PROG, exc)
 
     from tui.app import DashApp
 
-    DashApp(
-        target.socket, strategy=target.strategy, read_only=read_only, timeout=target.timeout
-    ).run()
+    DashApp(sockets, strategy=target.strategy, read_only=read_only, timeout=target.timeout).run()

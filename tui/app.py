@@ -1,10 +1,10 @@
 """``dash tui``: the full-screen dashboard.
 
-It renders only from the stream (an ``ipc`` subscription over the strategy's socket):
-never from the database. Each update goes through the view model in ``tui.view`` (rows,
-cells, histories) and lands in the widgets as cell updates, so a live table keeps its
-cursor and scroll position, and a reconnect or resync re-renders from the fresh snapshot
-as a diff, without clearing anything.
+It renders only from the stream (an ``ipc`` subscription over the strategy's socket, or
+one per process when it follows several): never from the database. Each update goes
+through the view model in ``tui.view`` (rows, cells, histories) and lands in the widgets
+as cell updates, so a live table keeps its cursor and scroll position, and a reconnect or
+resync re-renders from the fresh snapshot as a diff, without clearing anything.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Footer, Input
 from ipc import ClientError, RequestFailed, Update
 from tui.pacing import FramePacer
 from tui.renderables.status import Status
-from tui.source import Link, LiveSource
+from tui.source import Link, Source, open_source
 from tui.view import (
     COLUMNS,
     CommandTracker,
@@ -86,10 +86,11 @@ def _touched(patch: Any) -> list[str] | None:
 
 
 class DashApp(App[None]):
-    """The dashboard of one dash server (one or several strategies).
+    """The dashboard of one dash server, or of several (one or several strategies each).
 
     Args:
-        socket: the server's Unix socket.
+        socket: the server's Unix socket, or a sequence of them: one per process, whose
+            strategies are then shown together as if one server served them all.
         strategy: the strategy to show first. Defaults to the first one served.
         read_only: hide and refuse control actions (closing positions). Defaults to
             False; a server started with ``--read-only`` makes it True as well.
@@ -129,7 +130,7 @@ class DashApp(App[None]):
 
     def __init__(
         self,
-        socket: str | os.PathLike[str],
+        socket: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         strategy: str | None = None,
         read_only: bool = False,
@@ -144,7 +145,10 @@ class DashApp(App[None]):
         self.strategy: str | None = None
         self.read_only_flag = read_only
         self.monotonic = monotonic
-        self.source = LiveSource(socket, timeout=timeout, backoff=backoff, monotonic=monotonic)
+        paths = [socket] if isinstance(socket, str | os.PathLike) else list(socket)
+        self.source: Source = open_source(
+            paths, timeout=timeout, backoff=backoff, monotonic=monotonic
+        )
         self.doc: Mapping[str, Any] = {}
         self.paused = False
         self.behind = 0
@@ -232,7 +236,11 @@ class DashApp(App[None]):
         self._histories.setdefault(strategy, History()).record(
             section(doc, "positions"), clock if isinstance(clock, str) else None, touched
         )
-        if self.strategy is None or self.strategy not in self.source.docs:
+        if (
+            self.strategy is None
+            or self.strategy not in self.source.docs
+            or self.wanted not in (None, self.strategy)
+        ):
             self._choose_strategy(strategy)
         self._count_strategies()
         if not self.paused:
@@ -292,18 +300,27 @@ class DashApp(App[None]):
             if candidate in served:
                 return  # its snapshot is on the way
         if self.wanted is not None:
+            if self.source.link == Link.CONNECTING:
+                # Several processes, one not heard from yet: it may serve it.
+                if self.strategy is None:
+                    self._show_strategy(arrived)
+                return
             self.notify(
-                f"No strategy {self.wanted!r} on this socket; showing {arrived}.",
+                f"No strategy {self.wanted!r} is served here; showing {arrived}.",
                 severity="warning",
             )
             self.wanted = None
         self._show_strategy(arrived)
 
     def _show_strategy(self, strategy: str) -> None:
-        self.strategy = strategy
+        previous, self.strategy = self.strategy, strategy
         if self.read_only:
             self.table.allow_close = False
         self.refresh_bindings()
+        if previous not in (None, strategy) and not self.paused:
+            # Another was shown meanwhile (the process serving this one answered late).
+            self._unstage()
+            self._render(self.source.docs.get(strategy, {}), None, None)
 
     @property
     def overview(self) -> OverviewScreen | None:
@@ -430,6 +447,7 @@ class DashApp(App[None]):
             status=str(doc.get("status", "")),
             link=source.link,
             link_age=now - source.since,
+            links=source.links,
             update_age=None if self._last_update is None else now - self._last_update,
             seq=seq if isinstance(seq, int) else None,
             paused=self.paused,
@@ -516,7 +534,7 @@ class DashApp(App[None]):
 
     async def _ping(self) -> None:
         try:
-            rtt, result = await self.source.ping()
+            rtt, result = await self.source.ping(self.strategy)
         except ClientError as exc:
             self.notify(f"Ping failed: {exc}", title="Ping", severity="error")
             return
@@ -538,12 +556,12 @@ class DashApp(App[None]):
         if self._strategy_count > 1:
             yield SystemCommand(
                 "Switch strategy",
-                "Show another strategy on this socket",
+                "Show another strategy",
                 self.action_switch_strategy,
             )
             yield SystemCommand(
                 "All strategies",
-                "One row per strategy on this socket, and their total",
+                "One row per strategy, and their total",
                 self.action_overview,
             )
         yield SystemCommand(
@@ -577,7 +595,7 @@ class DashApp(App[None]):
     def action_switch_strategy(self) -> None:
         names = self.source.strategies()
         if len(names) < 2:
-            self.notify("Only one strategy runs on this socket.")
+            self.notify("Only one strategy runs.")
             return
         current = StrategyPicker.ALL if self.screen is self.overview else self.strategy or ""
         self.push_screen(StrategyPicker(names, self.source.docs, current), self._picked)

@@ -11,7 +11,7 @@ KEYMAP: Final[tuple[tuple[str, str], ...]] = (
     ("↑ ↓ PgUp PgDn", "Move the selection in the positions table"),
     ("c", "Close the selected position (asks first, names it and its net PnL)"),
     ("p", "Ping the strategy; shows the round trip"),
-    ("s", "Switch strategy (when the socket serves several)"),
+    ("s", "Switch strategy (when several run)"),
     ("a", "All strategies and their total (when several)"),
     ("/", "Filter positions by symbol, venue, id or risk; Esc clears"),
     ("o", "Sort by the next column (click a header to sort by it)"),

@@ -1,21 +1,27 @@
-"""The dashboard's only way to the strategy: an ``ipc.Subscription`` and its client.
+"""The dashboard's only way to the strategies: ``ipc.Subscription``\\ s and their clients.
 
 The subscription applies patches, re-subscribes on gaps and reconnects with backoff on
-its own; this class adds what the header needs to say about it (connecting, live,
+its own; :class:`LiveSource` adds what the header needs to say about it (connecting, live,
 disconnected and since when) and the requests the keys send (ping, close) over the same
-connection.
+connection. :class:`MultiSource` merges one :class:`LiveSource` per process behind the
+same interface, so the app does not know whether it follows one socket or several.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Final
 
-from ipc import Client, ConnectionLost, Subscription
+from ipc import Client, ClientError, ConnectionLost, Subscription, Update
 
-__all__ = ["Link", "LiveSource"]
+__all__ = ["Link", "LiveSource", "MultiSource", "Source", "open_source"]
+
+# Updates read ahead from all processes together: a busy app pauses the readers (and so
+# the servers' queues) instead of buffering without bound.
+MAX_QUEUED: Final = 256
 
 
 class Link:
@@ -27,7 +33,44 @@ class Link:
     FAILED = "failed"
 
 
-class LiveSource:
+class _Linked:
+    """The link state the header shows, and since when; :meth:`poll` keeps it current.
+
+    Args:
+        monotonic: the clock ages are measured with.
+    """
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self.monotonic = monotonic
+        self.error: str = ""
+        self._link = Link.CONNECTING
+        self._since = monotonic()
+
+    @property
+    def link(self) -> str:
+        """The current state; :meth:`poll` keeps it (and :attr:`since`) current."""
+        return self._link
+
+    @property
+    def since(self) -> float:
+        """``monotonic()`` when :attr:`link` last changed."""
+        return self._since
+
+    def fail(self, message: str) -> None:
+        """The subscription gave up for good (refused, unknown strategy)."""
+        self.error = message
+        self._move(Link.FAILED)
+
+    def _move(self, link: str) -> bool:
+        """Set :attr:`link`; True if it changed."""
+        if link == self._link:
+            return False
+        self._link = link
+        self._since = self.monotonic()
+        return True
+
+
+class LiveSource(_Linked):
     """Updates from a dash server, and requests to it.
 
     Args:
@@ -46,22 +89,9 @@ class LiveSource:
         backoff: tuple[float, float] = (0.2, 3.0),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(monotonic)
         self.path = path
         self.subscription = Subscription(path, timeout=timeout, backoff=backoff)
-        self.monotonic = monotonic
-        self.error: str = ""
-        self._link = Link.CONNECTING
-        self._since = monotonic()
-
-    @property
-    def link(self) -> str:
-        """The current state; :meth:`poll` keeps it (and :attr:`since`) current."""
-        return self._link
-
-    @property
-    def since(self) -> float:
-        """``monotonic()`` when :attr:`link` last changed."""
-        return self._since
 
     @property
     def hello(self) -> dict[str, Any]:
@@ -77,6 +107,11 @@ class LiveSource:
     def docs(self) -> dict[str, dict[str, Any]]:
         """The current document of each strategy, kept by the subscription."""
         return self.subscription.docs
+
+    @property
+    def links(self) -> tuple[int, int]:
+        """(processes connected, processes followed): here (1, 1) or (0, 1)."""
+        return int(self._link == Link.CONNECTED), 1
 
     def strategies(self) -> list[str]:
         """Strategies the server announced, plus any we hold a document of."""
@@ -95,23 +130,14 @@ class LiveSource:
             link = Link.DISCONNECTED
         else:
             link = Link.CONNECTING
-        if link == self._link:
-            return False
-        self._link = link
-        self._since = self.monotonic()
-        return True
-
-    def fail(self, message: str) -> None:
-        """The subscription gave up for good (refused, unknown strategy)."""
-        self.error = message
-        self._link = Link.FAILED
-        self._since = self.monotonic()
+        return self._move(link)
 
     def __aiter__(self) -> Subscription:
         return self.subscription
 
-    async def ping(self) -> tuple[float, dict[str, Any]]:
-        """Round trip in seconds and the server's reply."""
+    async def ping(self, strategy: str | None = None) -> tuple[float, dict[str, Any]]:
+        """Round trip in seconds and the server's reply (``strategy`` names the process
+        to ask when there are several; one socket has one)."""
         client = self._client()
         started = time.perf_counter()
         result = await client.ping()
@@ -133,3 +159,144 @@ class LiveSource:
         if client is None or not client.connected:
             raise ConnectionLost("not connected to the strategy; reconnecting", reason="lost")
         return client
+
+
+class MultiSource(_Linked):
+    """Updates from several dash servers (one per process), and requests to the one that
+    serves the strategy concerned.
+
+    A strategy id must be unique across processes (as ``dash snapshot --all`` requires);
+    if two serve one, the first socket given wins. A process that stops keeps its
+    strategies listed with their last documents; the link then reads "disconnected" and
+    :attr:`links` counts it out until it is back.
+
+    Args:
+        paths: the servers' sockets.
+        timeout, backoff, monotonic: as :class:`LiveSource`, for each of them.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        timeout: float = 5.0,
+        backoff: tuple[float, float] = (0.2, 3.0),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(monotonic)
+        self.sources = [
+            LiveSource(path, timeout=timeout, backoff=backoff, monotonic=monotonic)
+            for path in paths
+        ]
+
+    @property
+    def links(self) -> tuple[int, int]:
+        return sum(s.link == Link.CONNECTED for s in self.sources), len(self.sources)
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """What the processes said together: their strategies, and read-only if all are."""
+        return {"strategies": self.strategies(), "read_only": self.read_only}
+
+    @property
+    def read_only(self) -> bool:
+        """Every server refuses control ops (one that does alone answers ``forbidden``)."""
+        return all(s.read_only for s in self.sources)
+
+    @property
+    def docs(self) -> dict[str, dict[str, Any]]:
+        docs: dict[str, dict[str, Any]] = {}
+        for source in reversed(self.sources):
+            docs.update(source.docs)
+        return docs
+
+    def strategies(self) -> list[str]:
+        return sorted({name for s in self.sources for name in s.strategies()})
+
+    def poll(self) -> bool:
+        """Connected when every process is; failed when every one has failed (their
+        errors in :attr:`error`); connecting while one has never answered; disconnected
+        otherwise."""
+        if self._link == Link.FAILED:
+            return False
+        for source in self.sources:
+            source.poll()
+        links = {s.link for s in self.sources}
+        if links == {Link.FAILED}:
+            self.error = "; ".join(f"{s.path}: {s.error}" for s in self.sources)
+            link = Link.FAILED
+        elif links == {Link.CONNECTED}:
+            link = Link.CONNECTED
+        elif Link.CONNECTING in links:
+            link = Link.CONNECTING
+        else:
+            link = Link.DISCONNECTED
+        return self._move(link)
+
+    async def __aiter__(self) -> AsyncIterator[Update]:
+        """Every process's updates as they come. One refusing for good is marked failed
+        and the others go on; the last such error is raised once all have failed."""
+        queue: asyncio.Queue[Update | ClientError | None] = asyncio.Queue(MAX_QUEUED)
+
+        async def pump(source: LiveSource) -> None:
+            try:
+                async for update in source:
+                    if self._owner(update.strategy) is source:
+                        await queue.put(update)
+            except ClientError as exc:
+                source.fail(str(exc))
+                await queue.put(exc)
+            else:
+                await queue.put(None)
+
+        tasks = [asyncio.create_task(pump(source)) for source in self.sources]
+        try:
+            running = len(tasks)
+            while running:
+                item = await queue.get()
+                if isinstance(item, Update):
+                    yield item
+                    continue
+                running -= 1  # this one has ended: closed, or failed
+                if item is not None and all(s.link == Link.FAILED for s in self.sources):
+                    raise item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def ping(self, strategy: str | None = None) -> tuple[float, dict[str, Any]]:
+        """Round trip to the process serving ``strategy`` (the first one without)."""
+        source = self._owner(strategy) if strategy is not None else self.sources[0]
+        return await (source or self.sources[0]).ping()
+
+    async def close_position(
+        self, strategy: str, position: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Sent to the process that serves ``strategy``."""
+        source = self._owner(strategy)
+        if source is None:
+            raise ConnectionLost(f"no process serves {strategy!r} now", reason="lost")
+        return await source.close_position(strategy, position, idempotency_key)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(source.close() for source in self.sources))
+
+    def _owner(self, strategy: str) -> LiveSource | None:
+        return next((s for s in self.sources if strategy in s.strategies()), None)
+
+
+Source = LiveSource | MultiSource
+
+
+def open_source(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float = 5.0,
+    backoff: tuple[float, float] = (0.2, 3.0),
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Source:
+    """A :class:`LiveSource` for one socket, a :class:`MultiSource` for several."""
+    if len(paths) == 1:
+        return LiveSource(paths[0], timeout=timeout, backoff=backoff, monotonic=monotonic)
+    return MultiSource(paths, timeout=timeout, backoff=backoff, monotonic=monotonic)

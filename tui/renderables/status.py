@@ -39,6 +39,8 @@ class Status:
     read_only: bool = False
     strategies: int = 1
     error: str = ""
+    links: tuple[int, int] = (1, 1)
+    """(processes connected, processes followed); shown when more than one is."""
     overview: bool = False
     """The "all strategies" overview is shown: the line names no one strategy."""
 
@@ -60,6 +62,9 @@ class StatusLine:
             link.append(f" {age(s.link_age)} · reconnecting", "bold red")
         elif s.link == "failed" and s.error:
             link.append(f" {s.error}", "bold red")
+        up, followed = s.links
+        if followed > 1:
+            link.append(f" · {up}/{followed} linked", "" if up == followed else "bold red")
         parts = [] if compact else [Text("dash", style="bold")]
         if s.overview:
             parts += [Text(f"All strategies ({s.strategies})", style="bold cyan"), link]

@@ -1,4 +1,5 @@
-"""The "all strategies" overview (``a``): every strategy on the socket at once."""
+"""The "all strategies" overview (``a``): every strategy followed, on one socket or
+several, at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The strategy picker (``s``), when the socket serves several strategies; its first
+"""The strategy picker (``s``), when several strategies are followed; its first
 entry opens the "all strategies" overview."""
 
 from __future__ import annotations
