@@ -317,7 +317,7 @@ def prune(
             help="Delete at most N rows per transaction, so a running strategy never waits "
             "long for the write lock; 0: one transaction whatever the size.",
         ),
-    ] = 20_000,  # strategy.store.maintenance.TRANSACTION_ROWS, without importing it
+    ] = 50_000,  # strategy.store.maintenance.TRANSACTION_ROWS, without importing it
     db: DbOpt = None,
     strategy: StrategyOpt = None,
     as_json: JsonOpt = False,

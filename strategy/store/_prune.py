@@ -47,9 +47,11 @@ __all__ = [
     "restore",
 ]
 
-TRANSACTION_ROWS: Final = 20_000
-"""Rows deleted per transaction: about half a second of write lock for 3 KB documents on
-the 2-core CI machine (tests/benchmarks/test_snapshot_storage.py)."""
+TRANSACTION_ROWS: Final = 50_000
+"""Rows deleted per transaction: a month of one-a-minute snapshots (43,200) goes in one,
+and the write lock is held about a second for 3.5 KB documents on the 2-core CI machine
+(0.39 s per 20,000 rows in tests/benchmarks/test_snapshot_storage.py), well inside the
+writer's 5 s busy timeout."""
 # Between two delete transactions: SQLite's busy handler polls every 25-100 ms, so a
 # writer that waited for the last transaction gets the lock in this gap.
 _PAUSE_S: Final = 0.2

@@ -58,6 +58,7 @@ def test_prune_archives_exactly_what_it_deletes_and_restore_brings_it_back(month
     assert result.returncode == 0, result.stderr
     report = orjson.loads(result.stdout)
     assert report["archived"] == report["deleted"] == len(old) > 20_000
+    assert report["transactions"] == 1  # a month of one-a-minute rows: one transaction
     assert report["strategies"][0]["cutoff"] == "2024-01-23T23:59:00.000Z"
 
     # the archive holds exactly the deleted rows, in write order, every column as stored
