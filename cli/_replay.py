@@ -2,14 +2,15 @@
 
 :class:`ReplayControl` is the ``ipc.ControlTarget`` of a replay: it serves the player's
 states and bus, says ``mode: replay`` in the hello, adds the replay clock to ``ping``,
-and refuses every control op (``forbidden``): history cannot be traded.
+refuses every control op (``forbidden``: history cannot be traded) and answers the
+``replay`` op (pause, resume, seek), which moves the replay clock for every client.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,27 @@ class ReplayControl:
     def ping_info(self) -> dict[str, Any]:
         """Merged into every ``ping`` reply: the replay clock and progress."""
         return self.player.info()
+
+    async def replay(
+        self, action: str, *, to: datetime | None = None, by: float | None = None
+    ) -> dict[str, Any]:
+        """The ``replay`` op: ``pause``, ``resume`` or ``seek`` (``to`` a time, or ``by``
+        seconds of market time from the clock); returns the replay's state after it."""
+        player = self.player
+        if action == "pause":
+            player.pause()
+        elif action == "resume":
+            player.resume()
+        elif action == "seek":
+            if to is None:
+                try:
+                    to = player.clock() + timedelta(seconds=by or 0.0)
+                except OverflowError:
+                    raise CommandRejected("bad_request", "'by' goes past the calendar") from None
+            await player.seek(to)
+        else:
+            raise CommandRejected("bad_request", f"unknown replay action {action!r}")
+        return player.state()
 
     async def close_position(
         self,

@@ -95,6 +95,8 @@ def replay(
     dash snapshot, dash watch and dash tui work on it unchanged; the hello says
     mode "replay", ping reports the replay clock and close_position is refused. At the
     end the last state stays served until Ctrl-C (or, with --loop, it starts over).
+    In dash tui, space pauses and resumes the replay and [ ] { } seek it an hour / a
+    day back and forward (the protocol's replay op).
     """
     import asyncio
 
@@ -158,7 +160,7 @@ async def _main(
         message(
             PROG,
             f"replaying {', '.join(names)} from {source.describe()} {pace} on {server.path} "
-            "(Ctrl-C to stop)",
+            "(Ctrl-C to stop; in dash tui: space pauses, [ ] { } seek)",
         )
 
     try:

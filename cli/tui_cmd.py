@@ -102,9 +102,11 @@ def tui(
 
     Keys: c close the selected position (asks first), p ping, s switch strategy, a all
     strategies with their total, / filter, o sort, space pause, ? help, q quit; Ctrl-P
-    opens the command palette. NO_COLOR is honoured. If the strategy goes away it shows
-    "disconnected" and reconnects. Without --socket, when several processes run it
-    follows all of them (--strategy then picks the one shown first).
+    opens the command palette. On a dash replay, space pauses the replay itself and
+    [ ] { } seek it an hour / a day back and forward. NO_COLOR is honoured. If the
+    strategy goes away it shows "disconnected" and reconnects. Without --socket, when
+    several processes run it follows all of them (--strategy then picks the one shown
+    first).
 
     Exit status: 0 on quit; 1 without a usable terminal; 69 if no strategy is reachable
     at start.

@@ -228,6 +228,20 @@ class Client:
         )
         return result
 
+    async def replay(
+        self, action: str, *, to: str | None = None, by: float | None = None
+    ) -> dict[str, Any]:
+        """Drive a replay (``dash replay``): ``"pause"``, ``"resume"`` or ``"seek"``
+        (``to`` an ISO-8601 time, or ``by`` signed seconds of market time). Returns the
+        replay's ``clock``, ``paused``, ``speed``, ``from``, ``to`` and ``ended``.
+
+        Raises:
+            RequestFailed: ``unknown_op`` from a live strategy, ``bad_request`` for
+                bad arguments.
+        """
+        result: dict[str, Any] = await self.request("replay", action=action, **_opt(to=to, by=by))
+        return result
+
     async def wait_command(self, command_id: str, timeout_s: float | None = None) -> dict[str, Any]:
         """The ``command`` event reporting ``command_id``'s outcome; other events stay
         queued for :meth:`next_event`."""

@@ -50,7 +50,11 @@ class ControlTarget(Protocol):
 
     Optional members, looked up with ``getattr``: ``mode`` (a string the hello carries,
     ``"replay"`` for ``dash replay``), ``ping_info()`` (a dict merged into every ``ping``
-    reply) and ``audit(...)`` (see the server's ``ping``).
+    reply), ``audit(...)`` (see the server's ``ping``) and ``async replay(action, *, to,
+    by)`` (the ``replay`` op, its arguments checked: ``action`` one of
+    ``REPLAY_ACTIONS``, ``to`` an aware datetime or None, ``by`` seconds or None; returns
+    the replay's state or raises :class:`ipc.CommandRejected`). Without ``replay`` the
+    op is answered ``unknown_op``.
     """
 
     @property

@@ -30,6 +30,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "OPS",
     "PROTOCOL_VERSION",
+    "REPLAY_ACTIONS",
     "STREAM_LIMIT",
     "SUBSCRIBER_QUEUE_SIZE",
     "WRITE_HIGH_WATER",
@@ -78,10 +79,22 @@ WRITE_LOW_WATER: Final = 64 * 1024
 HELLO_TIMEOUT_S: Final = 5.0
 
 OPS: Final = frozenset(
-    {"hello", "snapshot", "subscribe", "unsubscribe", "ping", "strategies", "close_position"}
+    {
+        "hello",
+        "snapshot",
+        "subscribe",
+        "unsubscribe",
+        "ping",
+        "strategies",
+        "close_position",
+        "replay",
+    }
 )
-# Ops that change the strategy; `--read-only` answers them with `forbidden`.
+# Ops that change the strategy; `--read-only` answers them with `forbidden`. (`replay`
+# is not one: it moves a replay's clock, served only by `dash replay`, always read-only.)
 CONTROL_OPS: Final = frozenset({"close_position"})
+# The `action`s of the `replay` op.
+REPLAY_ACTIONS: Final = ("pause", "resume", "seek")
 
 
 class ErrorCode(StrEnum):

@@ -25,6 +25,7 @@ import contextlib
 import enum
 import itertools
 import logging
+import math
 import os
 import socket
 import struct
@@ -33,6 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -55,6 +57,7 @@ from ipc._protocol import (
     DEFAULT_STALL_TIMEOUT_S,
     MAX_LINE_BYTES,
     PROTOCOL_VERSION,
+    REPLAY_ACTIONS,
     STREAM_LIMIT,
     SUBSCRIBER_QUEUE_SIZE,
     WRITE_HIGH_WATER,
@@ -107,6 +110,9 @@ _COMMAND_TIMEOUT_S: Final = 10.0
 # max_rate bounds: below one event a minute is not a live view; above 1000/s is no limit.
 _MIN_RATE: Final = 1 / 60
 _MAX_RATE: Final = 1000.0
+
+# A replay seek `by` more than this many seconds (about 300 years) is no market time.
+_MAX_SEEK_S: Final = 1e10
 
 _PEERCRED: Final = struct.Struct("3i")
 
@@ -808,6 +814,32 @@ class _Connection:
                 self._reply(line)
         return b""
 
+    async def _op_replay(self, request_id: Any, message: dict[str, Any]) -> bytes:
+        # optional on the target: only a replay (dash replay) has a clock to move
+        replay = getattr(self.server.target, "replay", None)
+        if not callable(replay):
+            raise _RequestError(
+                ErrorCode.UNKNOWN_OP,
+                "op 'replay' is only served by dash replay; this server is a live strategy",
+            )
+        action = message.get("action")
+        if action not in REPLAY_ACTIONS:
+            raise _RequestError(
+                ErrorCode.BAD_REQUEST,
+                f"'action' must be one of {', '.join(map(repr, REPLAY_ACTIONS))}",
+            )
+        to = _seek_time(message.get("to")) if "to" in message else None
+        by = _seek_seconds(message.get("by")) if "by" in message else None
+        if action == "seek" and (to is None) == (by is None):
+            raise _RequestError(
+                ErrorCode.BAD_REQUEST,
+                "seek takes one of 'to' (an ISO-8601 time) or 'by' (signed seconds)",
+            )
+        if action != "seek" and (to is not None or by is not None):
+            raise _RequestError(ErrorCode.BAD_REQUEST, "'to' and 'by' go with action 'seek'")
+        result = await replay(action, to=to, by=by)
+        return response_line(request_id, result)
+
     # -- events --
 
     def _ensure_sub(self) -> None:
@@ -978,3 +1010,32 @@ class _Connection:
             self._sent(feed, pending, now)
         if out:
             self.write(b"".join(out))
+
+
+def _seek_time(value: Any) -> datetime:
+    """A ``replay`` seek's ``to``: an ISO-8601 time, UTC when it names no offset."""
+    when = None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(value)
+    if when is None:
+        raise _RequestError(
+            ErrorCode.BAD_REQUEST,
+            "'to' must be an ISO-8601 time such as \"2023-01-10T05:30:00Z\"",
+        )
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _seek_seconds(value: Any) -> float:
+    """A ``replay`` seek's ``by``: signed seconds of market time."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or abs(value) > _MAX_SEEK_S
+    ):
+        raise _RequestError(
+            ErrorCode.BAD_REQUEST,
+            f"'by' must be a number of seconds of market time, at most {_MAX_SEEK_S:g} either way",
+        )
+    return float(value)

@@ -66,6 +66,9 @@ MAX_NOTICES: Final = 100
 MAX_LOG_LINES: Final = 60
 # How often the header re-checks the connection and ages.
 TICK_S: Final = 0.5
+# Seek steps of the replay keys, in seconds of market time: [ ] an hour, { } a day.
+SEEK_HOUR_S: Final = 3600
+SEEK_DAY_S: Final = 86400
 # Least time between two frames of live data (updates in between are merged); the
 # pacer stretches it when drawing takes more than its budget of a core.
 FRAME_S: Final = 0.1
@@ -114,6 +117,10 @@ class DashApp(App[None]):
         Binding("a", "overview", "All"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("space", "toggle_pause", "Pause"),
+        Binding("left_square_bracket", f"seek({-SEEK_HOUR_S})", "-1h", key_display="["),
+        Binding("right_square_bracket", f"seek({SEEK_HOUR_S})", "+1h", key_display="]"),
+        Binding("left_curly_bracket", f"seek({-SEEK_DAY_S})", "-1d", key_display="{"),
+        Binding("right_curly_bracket", f"seek({SEEK_DAY_S})", "+1d", key_display="}"),
         Binding("q", "quit", "Quit"),
     ]
     """
@@ -124,7 +131,9 @@ class DashApp(App[None]):
     | s | Switch strategy (shown when several run). |
     | a | All strategies: one row each and the total (shown when several run). |
     | / | Filter positions. |
-    | space | Pause or resume live updates. |
+    | space | Pause or resume live updates; on a replay, pause or resume the replay. |
+    | [ ] | On a replay: seek back / forward 1 hour of market time. |
+    | { } | On a replay: seek back / forward 1 day of market time. |
     | q | Quit. |
     """
 
@@ -166,10 +175,18 @@ class DashApp(App[None]):
         self._notice_ids = itertools.count(1)
         self.commands = CommandTracker()
         self._strategy_count = 0
+        self.replay_state: dict[str, Any] = {}
+        """On a replay: its state as last reported (``clock``, ``paused``...)."""
+        self._replay_seen = False
 
     @property
     def read_only(self) -> bool:
         return self.read_only_flag or self.source.read_only
+
+    @property
+    def replay(self) -> bool:
+        """The server is a replay (``dash replay``): space and the seek keys drive it."""
+        return self.source.replay
 
     def compose(self) -> ComposeResult:
         # Kept by reference: updates keep arriving while the app shuts down, and a
@@ -455,6 +472,8 @@ class DashApp(App[None]):
             read_only=self.read_only,
             strategies=max(self._strategy_count, 1),
             error=source.error,
+            replay_clock=str(self.replay_state.get("clock", "")) if self.replay else "",
+            replay_paused=self.replay and self.replay_state.get("paused") is True,
         )
         overview = self.overview
         if overview is not None:
@@ -463,9 +482,18 @@ class DashApp(App[None]):
     def _tick(self) -> None:
         if self.source.poll():
             self._link_changed()
+        if self.replay:
+            # The replay clock moves between documents, and another client may pause or
+            # seek it: ask for it each tick.
+            self.run_worker(self._poll_replay(), group="replay-poll", exclusive=True)
         self._refresh_status()
 
     def _link_changed(self) -> None:
+        if self.replay != self._replay_seen:
+            self._replay_seen = self.replay
+            self.refresh_bindings()
+            if self.replay:
+                self.run_worker(self._poll_replay(), group="replay-poll", exclusive=True)
         self.set_class(self.source.link != Link.CONNECTED, "-stale")
         if self.source.read_only and self.table.allow_close:
             self.table.allow_close = False
@@ -532,6 +560,29 @@ class DashApp(App[None]):
         command_id = ticket.get("command_id")
         self.notify(f"Closing {position}… (command {command_id})", title="Close position")
 
+    async def _poll_replay(self) -> None:
+        try:
+            _, result = await self.source.ping(self.strategy)
+        except ClientError:
+            return  # the header shows the link; the next tick asks again
+        state = result.get("replay")
+        if isinstance(state, Mapping):
+            self.replay_state = dict(state)
+            self._refresh_status()
+
+    async def _replay(self, action: str, by: float | None = None) -> None:
+        self.workers.cancel_group(self, "replay-poll")  # its answer may predate this
+        try:
+            self.replay_state = await self.source.replay_command(action, by=by)
+        except RequestFailed as exc:
+            self.notify(f"Replay {action} refused: {exc.message} ({exc.code})",
+                        title="Replay", severity="error")
+            return
+        except ClientError as exc:
+            self.notify(f"Replay {action} not sent: {exc}", title="Replay", severity="error")
+            return
+        self._refresh_status()
+
     async def _ping(self) -> None:
         try:
             rtt, result = await self.source.ping(self.strategy)
@@ -580,6 +631,8 @@ class DashApp(App[None]):
         yield from super().get_system_commands(screen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "seek":
+            return self.replay
         if action in ("switch_strategy", "overview"):
             return self._strategy_count > 1
         if action == "filter":
@@ -587,7 +640,7 @@ class DashApp(App[None]):
         return True
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(read_only=self.read_only))
+        self.push_screen(HelpScreen(read_only=self.read_only, replay=self.replay))
 
     def action_ping(self) -> None:
         self.run_worker(self._ping(), group="commands")
@@ -610,7 +663,16 @@ class DashApp(App[None]):
     def action_filter(self) -> None:
         self.filter_bar.open()
 
+    def action_seek(self, seconds: float) -> None:
+        """On a replay, move its clock by ``seconds`` of market time."""
+        if self.replay:
+            self.run_worker(self._replay("seek", by=seconds), group="replay")
+
     def action_toggle_pause(self) -> None:
+        if self.replay:  # pause the replay itself, not just the display
+            action = "resume" if self.replay_state.get("paused") is True else "pause"
+            self.run_worker(self._replay(action), group="replay")
+            return
         self.paused = not self.paused
         self._unstage()
         if not self.paused and self.strategy is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["CONTROL_KEYS", "KEYMAP"]
+__all__ = ["CONTROL_KEYS", "KEYMAP", "REPLAY_KEYMAP"]
 
 # (key, what it does). Keys in CONTROL_KEYS are hidden and refused with --read-only.
 KEYMAP: Final[tuple[tuple[str, str], ...]] = (
@@ -23,3 +23,10 @@ KEYMAP: Final[tuple[tuple[str, str], ...]] = (
 )
 
 CONTROL_KEYS: Final = frozenset({"c"})
+
+# On a replay (`dash replay`), these take the place of KEYMAP's "space" row.
+REPLAY_KEYMAP: Final[tuple[tuple[str, str], ...]] = (
+    ("space", "Pause or resume the replay itself (its clock, for every client)"),
+    ("[ ]", "Seek the replay back / forward 1 hour of market time"),
+    ("{ }", "Seek the replay back / forward 1 day of market time"),
+)

@@ -104,6 +104,11 @@ class LiveSource(_Linked):
         return bool(self.hello.get("read_only"))
 
     @property
+    def replay(self) -> bool:
+        """The server is a replay of stored snapshots (``dash replay``)."""
+        return self.hello.get("mode") == "replay"
+
+    @property
     def docs(self) -> dict[str, dict[str, Any]]:
         """The current document of each strategy, kept by the subscription."""
         return self.subscription.docs
@@ -150,6 +155,12 @@ class LiveSource(_Linked):
         return await self._client().close_position(
             position, reason="operator", idempotency_key=idempotency_key, strategy=strategy
         )
+
+    async def replay_command(
+        self, action: str, *, to: str | None = None, by: float | None = None
+    ) -> dict[str, Any]:
+        """The replay's state after ``action`` (``pause``, ``resume``, ``seek``)."""
+        return await self._client().replay(action, to=to, by=by)
 
     async def close(self) -> None:
         await self.subscription.close()
@@ -202,6 +213,11 @@ class MultiSource(_Linked):
     def read_only(self) -> bool:
         """Every server refuses control ops (one that does alone answers ``forbidden``)."""
         return all(s.read_only for s in self.sources)
+
+    @property
+    def replay(self) -> bool:
+        """Replay controls apply to one replay only; several processes are never one."""
+        return False
 
     @property
     def docs(self) -> dict[str, dict[str, Any]]:
@@ -278,6 +294,11 @@ class MultiSource(_Linked):
         if source is None:
             raise ConnectionLost(f"no process serves {strategy!r} now", reason="lost")
         return await source.close_position(strategy, position, idempotency_key)
+
+    async def replay_command(
+        self, action: str, *, to: str | None = None, by: float | None = None
+    ) -> dict[str, Any]:
+        raise ClientError("replay controls need one replay server, not several processes")
 
     async def close(self) -> None:
         await asyncio.gather(*(source.close() for source in self.sources))

@@ -7,12 +7,16 @@ sleep overshoot does not accumulate into a slower replay. Stored seqs are served
 are (``DashboardState.load``), jumps included; where they go backwards (a strategy
 restarted on the same database, or ``loop`` starting over) later rows are shifted up so a
 client never sees a seq decrease within one server session.
+
+:meth:`ReplayPlayer.pause` freezes the clock and :meth:`ReplayPlayer.resume` re-anchors it
+where it stopped; :meth:`ReplayPlayer.seek` loads the state in force at another instant
+(the latest row at or before it, per strategy) and pacing carries on from there. A seek
+backwards serves older rows, so it goes through the same seq shift.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -81,15 +85,28 @@ class ReplayPlayer:
         self._market = since or _EPOCH
         self._wall = monotonic()
         self._running = False
+        self._paused = False
+        self._start: datetime | None = since  # the timeline's start, once known
         self._rows: Iterator[StoredSnapshot] | None = None
         self._pending: StoredSnapshot | None = None
         self._offsets: dict[str, int] = {}
+        self._current: dict[str, StoredSnapshot] = {}  # the row each state holds now
+        self._blank: dict[str, dict[str, Any]] = {}  # each state's placeholder document
+        # Held while rows are served and the row iterator moves, so a seek never
+        # interleaves with the run loop serving a row.
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()  # set by pause/resume/seek: the run loop re-plans
         for strategy in source.strategies():
             self._state(strategy)
 
+    @property
+    def paused(self) -> bool:
+        """True while :meth:`pause` holds the clock."""
+        return self._paused
+
     def clock(self) -> datetime:
         """The replay's market time: where the stored timeline is being played."""
-        if not self._running or self.speed is None:
+        if not self._running or self._paused or self.speed is None:
             return self._market
         elapsed = (self._monotonic() - self._wall) * self.speed
         return self._market + timedelta(seconds=elapsed)
@@ -105,6 +122,7 @@ class ReplayPlayer:
                 "source": self.source.describe(),
                 "speed": "max" if self.speed is None else self.speed,
                 "loop": self.loop,
+                "paused": self._paused,
                 "pass": self.passes + 1,
                 "served": self.served,
                 "ended": self.ended,
@@ -114,19 +132,90 @@ class ReplayPlayer:
             },
         }
 
+    def state(self) -> dict[str, Any]:
+        """What the ``replay`` op answers (JSON-ready): the clock, whether it is paused,
+        the speed, the range asked for (``from``/``to``, None when open) and ``ended``."""
+        return {
+            "clock": iso_utc(self.clock()),
+            "paused": self._paused,
+            "speed": "max" if self.speed is None else self.speed,
+            "from": None if self.since is None else iso_utc(self.since),
+            "to": None if self.until is None else iso_utc(self.until),
+            "ended": self.ended,
+        }
+
+    def pause(self) -> None:
+        """Freeze the clock where it is; no row is served until :meth:`resume`.
+        Pausing a paused replay changes nothing."""
+        if not self._paused:
+            self._market = self.clock()
+            self._paused = True
+            self._wake.set()
+
+    def resume(self) -> None:
+        """Start the clock again from where it was frozen, at ``speed``. Resuming a
+        replay that is not paused changes nothing."""
+        if self._paused:
+            self._paused = False
+            self._anchor(self._market)
+            self._wake.set()
+
+    async def seek(self, when: datetime) -> datetime:
+        """Load the state in force at ``when`` (per strategy, the latest row taken at or
+        before it) and play on from there; a paused replay stays paused there.
+
+        ``when`` is kept within the replay's range: not before ``since`` (or the first
+        row) nor after ``until``. Strategies with no row yet at that instant get their
+        placeholder document back. Returns the instant sought.
+        """
+        async with self._lock:
+            if self._start is not None and when < self._start:
+                when = self._start
+            if self.until is not None and when > self.until:
+                when = self.until
+            served = await self._load_at(when, seeking=True)
+            for strategy in list(self._current):
+                if strategy not in served:
+                    # Nothing stored yet at that instant: back to the placeholder.
+                    del self._current[strategy]
+                    state = self._state(strategy)
+                    await state.load(self._blank[strategy], state.seq + 1, reason="seek")
+            self.ended = False
+            if self._pending is None and not self.loop:
+                self._end()
+        self._wake.set()
+        return when
+
     async def prime(self) -> None:
         """Load the state at the start (the rows at or before ``since``, or the first
         row) so a server started next has something to serve. ``run`` calls it if needed."""
-        self._rows = self.source.rows(self.since, self.until)
+        async with self._lock:
+            await self._load_at(self.since)
+
+    async def _load_at(self, when: datetime | None, *, seeking: bool = False) -> set[str]:
+        """Start the rows over at ``when`` (None: the first row), serve the ones at or
+        before it and anchor the clock there. Returns the strategies that have a row.
+        ``seeking`` skips a row the state already holds (a seek within one row)."""
+        self._close_rows()
+        self._rows = self.source.rows(when, self.until)
         self._pending = next(self._rows, None)
-        start = self.since
+        start = when
         if start is None:
             start = self._pending.taken_at if self._pending is not None else self._market
-        self._anchor(start)
+        if self._start is None:
+            self._start = start
         self._running = True
+        served = set()
         while self._pending is not None and self._pending.taken_at <= start:
-            await self._serve(self._pending)
+            row = self._pending
+            served.add(row.strategy)
+            if seeking and self._current.get(row.strategy) == row:
+                self.last = row
+            else:
+                await self._serve(row)
             self._pending = next(self._rows, None)
+        self._anchor(start)  # after serving: a row older than the last re-anchors
+        return served
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Play until ``stop`` is set. At the end of the rows the last state is held
@@ -134,27 +223,56 @@ class ReplayPlayer:
         if self._rows is None:
             await self.prime()
         stop = stop if stop is not None else asyncio.Event()
+        try:
+            await self._play(stop)
+        finally:
+            self._close_rows()
+
+    async def _play(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             row = self._pending
+            if self._paused:
+                await self._wait(stop, None)
+                continue
             if row is None:
                 if not self.loop or self.served == 0:
-                    self._end()
-                    await stop.wait()
-                    return
+                    if not self.ended:
+                        self._end()
+                    await self._wait(stop, None)  # until stopped, or a seek
+                    continue
                 self.passes += 1
                 await self.prime()
                 continue
             if self.speed is not None:
                 delay = (row.taken_at - self.clock()).total_seconds() / self.speed
                 if delay > _DUE_SLACK_S:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
+                    await self._wait(stop, delay)
                     continue
             else:
                 await asyncio.sleep(0)  # let the server write between rows
-            await self._serve(row)
-            assert self._rows is not None
-            self._pending = next(self._rows, None)
+            async with self._lock:
+                if row is not self._pending or self._paused:
+                    continue  # a seek or a pause came first
+                await self._serve(row)
+                assert self._rows is not None
+                self._pending = next(self._rows, None)
+
+    def _close_rows(self) -> None:
+        """Let go of the rows being read (a database source holds a connection open, and
+        must close it in this thread, not wherever the garbage collector runs)."""
+        close = getattr(self._rows, "close", None)
+        if callable(close):
+            close()
+
+    async def _wait(self, stop: asyncio.Event, delay: float | None) -> None:
+        """Sleep until ``stop``, a pause/resume/seek, or ``delay`` seconds."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        self._wake.clear()
 
     def _anchor(self, market: datetime) -> None:
         self._market = market
@@ -172,6 +290,7 @@ class ReplayPlayer:
             # A placeholder until the strategy's first row: nothing was stored before it.
             state = DashboardState(strategy, mode="replay", status="waiting", bus=self.bus,
                                    now=self.clock)
+            self._blank[strategy] = dict(state.snapshot().doc)
             self.registry.add(state)
         return state
 
@@ -194,6 +313,7 @@ class ReplayPlayer:
         except (ValueError, TypeError) as exc:
             log.warning("skipping %s seq %d: %s", row.strategy, row.seq, exc)
             return
+        self._current[row.strategy] = row
         if self.speed is None or (self.last is not None and row.taken_at < self.last.taken_at):
             # As fast as possible, the clock is the row's time; a row older than the last
             # (another run on the same database) restarts the clock there.

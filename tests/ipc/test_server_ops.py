@@ -546,3 +546,13 @@ async def test_a_ping_handled_with_events_queued_waits_for_them(
         message = await raw.line()
         order.append(message.get("id") if message["type"] == "response" else message["seq"])
     assert order == [*range(2, 22), "p", "s", "x"]
+
+
+async def test_replay_op_on_a_live_server_is_an_unknown_op(raw: RawConn) -> None:
+    """Only ``dash replay`` serves ``replay``; a live strategy has no clock to move."""
+    for action in ("pause", "seek", "nonsense"):
+        reply = await raw.request(3, "replay", action=action, by=-60)
+        assert reply["ok"] is False
+        assert reply["error"]["code"] == "unknown_op"
+        assert "only served by dash replay" in reply["error"]["message"]
+    assert (await raw.request(4, "ping"))["ok"] is True  # the connection carries on

@@ -41,16 +41,20 @@ def january_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_january(tmp_path_factory.mktemp("data") / "jan-2023.csv")
 
 
-@pytest.fixture(scope="session")
-def backtest_template(tmp_path_factory: pytest.TempPathFactory, january_csv: Path) -> Path:
-    db = tmp_path_factory.mktemp("backtest") / "backtest.db"
+def run_backtest(db: Path, data: Path) -> Path:
+    """The real strategy over ``data`` until BACKTEST_UNTIL, stored in ``db``."""
     options = RunOptions(
-        data=january_csv, speed="max", serve=False, db=db, until=BACKTEST_UNTIL, resume=False,
+        data=data, speed="max", serve=False, db=db, until=BACKTEST_UNTIL, resume=False,
         snapshot_interval_s=SNAPSHOT_INTERVAL_S,
     )
     summary = asyncio.run(run(options))
     assert summary["open_positions"] == 2 and summary["positions_closed"] == 2, summary
     return db
+
+
+@pytest.fixture(scope="session")
+def backtest_template(tmp_path_factory: pytest.TempPathFactory, january_csv: Path) -> Path:
+    return run_backtest(tmp_path_factory.mktemp("backtest") / "backtest.db", january_csv)
 
 
 @pytest.fixture

@@ -114,3 +114,13 @@ def fixed(short_tmp: Path) -> Iterator[FixedServer]:
 def fixed_two(short_tmp: Path) -> Iterator[FixedServer]:
     with FixedServer(short_tmp / "f.sock", strategies=("funding-arb", "basis-arb")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def replay_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real backtest's database (January 2023, a row every 3 market hours), for
+    ``dash replay``. Tests only read it."""
+    from tests.persistence.conftest import run_backtest, write_january
+
+    directory = tmp_path_factory.mktemp("replay")
+    return run_backtest(directory / "backtest.db", write_january(directory / "jan.csv"))

@@ -43,6 +43,10 @@ class Status:
     """(processes connected, processes followed); shown when more than one is."""
     overview: bool = False
     """The "all strategies" overview is shown: the line names no one strategy."""
+    replay_clock: str = ""
+    """On a replay (``dash replay``), its clock (ISO time); empty otherwise."""
+    replay_paused: bool = False
+    """The replay itself is paused (its clock stands still)."""
 
 
 class StatusLine:
@@ -79,6 +83,12 @@ class StatusLine:
                 link,
                 Text(f"seq {s.seq}" if s.seq is not None else f"seq {MISSING}"),
             ]
+        if s.replay_clock:
+            when = s.replay_clock[:19].replace("T", " ")
+            if s.replay_paused:
+                parts.append(Text(f"⏸ replay {when} paused", style="bold reverse"))
+            else:
+                parts.append(Text(f"▶ replay {when}", style="bold"))
         if s.paused:
             behind = f" +{s.behind}" if s.behind else ""
             parts.append(Text(f"⏸ PAUSED{behind}", style="bold reverse"))

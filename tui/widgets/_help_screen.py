@@ -12,13 +12,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keymap import CONTROL_KEYS, KEYMAP
+from tui.keymap import CONTROL_KEYS, KEYMAP, REPLAY_KEYMAP
 
 __all__ = ["HelpScreen"]
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key and what it does; control keys are left out when read-only."""
+    """Every key and what it does; control keys are left out when read-only, and on a
+    replay the replay keys replace the display pause."""
 
     AUTO_FOCUS = "VerticalScroll"
 
@@ -42,9 +43,10 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, *, read_only: bool = False) -> None:
+    def __init__(self, *, read_only: bool = False, replay: bool = False) -> None:
         super().__init__()
         self.read_only = read_only
+        self.replay = replay
 
     def compose(self) -> ComposeResult:
         table = Table(box=box.SIMPLE, show_header=True, expand=True, pad_edge=False)
@@ -52,6 +54,10 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Action")
         for key, action in KEYMAP:
             if self.read_only and key in CONTROL_KEYS:
+                continue
+            if self.replay and key == "space":
+                for replay_key, replay_action in REPLAY_KEYMAP:
+                    table.add_row(replay_key, replay_action)
                 continue
             table.add_row(key, action)
         if self.read_only:
