@@ -17,17 +17,20 @@ import ``inspect``, 5 ms): the fast path uses it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from cli import _config
 from cli._errors import UNAVAILABLE, USAGE, CliError
 
 __all__ = [
+    "RESCAN_S",
     "SocketEntry",
     "Target",
     "nothing_running",
     "require_one_strategy",
+    "rescan",
     "resolve",
     "scan",
     "served_by",
@@ -36,6 +39,10 @@ __all__ = [
 # Asking a live socket which strategies it serves (its hello); a hung server must not
 # hang the command that is only looking for a name.
 _HELLO_TIMEOUT_S = 1.0
+# How often a view of every process (``dash watch --all``, ``dash tui`` without a socket
+# named) lists the runtime dir for processes that started or stopped: a new strategy
+# shows up within a couple of seconds without probing sockets constantly.
+RESCAN_S: Final = 2.0
 
 
 class Target(NamedTuple):
@@ -63,6 +70,17 @@ def scan(directory: Path | None = None) -> list[SocketEntry]:
         SocketEntry(p.name.removesuffix(SOCKET_SUFFIX), p, probe(p))
         for p in list_sockets(directory)
     ]
+
+
+def rescan(followed: Iterable[Path], directory: Path | None = None) -> list[Path]:
+    """The sockets a view of every process follows now, ``followed`` being those it
+    follows already: each of them whose file is still in the runtime dir (a killed
+    process leaves it behind and may come back; a clean stop removes it), and every other
+    socket there that is live. Blocking (it probes the new ones): run it off the loop."""
+    from ipc._paths import list_sockets, probe
+
+    known = {str(path) for path in followed}
+    return [p for p in list_sockets(directory) if str(p) in known or probe(p)]
 
 
 def resolve(

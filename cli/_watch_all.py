@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from cli import _format as fmt
 from cli._errors import OK, CliError
 from cli._summary import Summary, combine, plain_line, summarize
-from cli._target import Target
+from cli._target import RESCAN_S, Target, rescan
 from cli._watch import (
     BACKOFF_S,
     JsonOutput,
@@ -47,9 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["RESCAN_S", "AllView", "Board", "SocketLink", "watch_all"]
 
 PROG = "dash watch"
-# How often the runtime dir is listed for processes that started or stopped: a new
-# strategy shows up within a couple of seconds without probing sockets constantly.
-RESCAN_S: Final = 2.0
 # Recent events (across every strategy) kept under the table.
 MAX_EVENTS: Final = 4
 # The server accepts max_rate in [1/60, 1000] events per second.
@@ -284,9 +281,8 @@ class _Supervisor:
             self.note(f"{link.socket}: {exc.message}")
 
     async def _rescan(self) -> None:
-        from ipc._paths import list_sockets, probe
-
-        present = {str(p): p for p in list_sockets()}
+        followed = [Path(key) for key in self.tasks]
+        present = {str(p): p for p in await asyncio.to_thread(rescan, followed)}
         for key in [k for k in self.tasks if k not in present]:
             task = self.tasks.pop(key)
             task.cancel()
@@ -296,7 +292,7 @@ class _Supervisor:
             self.board.events.appendleft(f"{Path(key).name}: gone (its process stopped)")
             self.note(f"{key} is gone (its process stopped)")
         for key, path in present.items():
-            if key not in self.tasks and await asyncio.to_thread(probe, path):
+            if key not in self.tasks:
                 self.note(f"found {key}")
                 self._start(path, fatal=False)
 

@@ -105,8 +105,8 @@ def tui(
     opens the command palette. On a dash replay, space pauses the replay itself and
     [ ] { } seek it an hour / a day back and forward. NO_COLOR is honoured. If the
     strategy goes away it shows "disconnected" and reconnects. Without --socket, when
-    several processes run it follows all of them (--strategy then picks the one shown
-    first).
+    several processes run it follows all of them, and those that start or stop later
+    (--strategy then picks the one shown first).
 
     Exit status: 0 on quit; 1 without a usable terminal; 69 if no strategy is reachable
     at start.
@@ -119,6 +119,17 @@ def tui(
     except CliError as exc:
         fail(PROG, exc)
 
+    from cli._target import RESCAN_S, rescan
     from tui.app import DashApp
+    from tui.source import Discovery
 
-    DashApp(sockets, strategy=target.strategy, read_only=read_only, timeout=target.timeout).run()
+    # Several sockets only when none was named: then processes are followed as they
+    # start and stop, as `dash watch --all` does.
+    discovery = Discovery(rescan, RESCAN_S) if len(sockets) > 1 else None
+    DashApp(
+        sockets,
+        strategy=target.strategy,
+        read_only=read_only,
+        timeout=target.timeout,
+        discovery=discovery,
+    ).run()

@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Footer, Input
 from ipc import ClientError, RequestFailed, Update
 from tui.pacing import FramePacer
 from tui.renderables.status import Status
-from tui.source import Link, Source, open_source
+from tui.source import Discovery, Link, MultiSource, Source, open_source
 from tui.view import (
     COLUMNS,
     CommandTracker,
@@ -104,6 +104,8 @@ class DashApp(App[None]):
             ``time.monotonic``; snapshot tests freeze it.
         on_render: called with (seq, ts) each time a new seq has reached the screen.
             Defaults to none; the benchmark measures render lag with it.
+        discovery: follow processes as they start and stop, not only the sockets
+            given (see :class:`tui.source.MultiSource`). Defaults to none.
     """
 
     CSS_PATH = "app.tcss"
@@ -147,6 +149,7 @@ class DashApp(App[None]):
         timeout: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
         on_render: RenderProbe | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
         super().__init__()
         self.socket = socket
@@ -156,7 +159,7 @@ class DashApp(App[None]):
         self.monotonic = monotonic
         paths = [socket] if isinstance(socket, str | os.PathLike) else list(socket)
         self.source: Source = open_source(
-            paths, timeout=timeout, backoff=backoff, monotonic=monotonic
+            paths, timeout=timeout, backoff=backoff, monotonic=monotonic, discovery=discovery
         )
         self.doc: Mapping[str, Any] = {}
         self.paused = False
@@ -175,6 +178,7 @@ class DashApp(App[None]):
         self._notice_ids = itertools.count(1)
         self.commands = CommandTracker()
         self._strategy_count = 0
+        self._served: list[str] = []
         self.replay_state: dict[str, Any] = {}
         """On a replay: its state as last reported (``clock``, ``paused``...)."""
         self._replay_seen = False
@@ -242,6 +246,7 @@ class DashApp(App[None]):
         self._last_update = self.monotonic()
         if self.source.poll():
             self._link_changed()
+        self._check_gone()
         strategy = update.strategy
         if update.kind == "event":
             self._on_notice(update)
@@ -372,6 +377,27 @@ class DashApp(App[None]):
         else:
             self._switch_to(name)
 
+    def _check_gone(self) -> None:
+        """When processes come and go (discovery), a strategy shown whose process has
+        gone is replaced by another that is served, with a notification."""
+        source = self.source
+        if not isinstance(source, MultiSource) or source.discovery is None:
+            return
+        names = source.strategies()
+        if names != self._served:  # the picker, the overview and the count follow
+            self._served = names
+            self._count_strategies()
+            if not self.paused:
+                self._show_overview()
+        gone = self.strategy
+        if gone is None or gone in names:
+            return
+        shown = next((name for name in names if name in source.docs), None)
+        if shown is None:
+            return  # none to show yet: the last picture stays, the header says why
+        self._switch_to(shown)
+        self.notify(f"{gone} is gone (its process stopped); showing {shown}.", severity="warning")
+
     def _count_strategies(self) -> None:
         count = len(self.source.strategies())
         if count != self._strategy_count:
@@ -482,6 +508,7 @@ class DashApp(App[None]):
     def _tick(self) -> None:
         if self.source.poll():
             self._link_changed()
+        self._check_gone()
         if self.replay:
             # The replay clock moves between documents, and another client may pause or
             # seek it: ask for it each tick.

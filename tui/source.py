@@ -4,7 +4,8 @@ The subscription applies patches, re-subscribes on gaps and reconnects with back
 its own; :class:`LiveSource` adds what the header needs to say about it (connecting, live,
 disconnected and since when) and the requests the keys send (ping, close) over the same
 connection. :class:`MultiSource` merges one :class:`LiveSource` per process behind the
-same interface, so the app does not know whether it follows one socket or several.
+same interface, so the app does not know whether it follows one socket or several; with a
+:class:`Discovery` it also follows processes as they start and stop.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, NamedTuple
 
 from ipc import Client, ClientError, ConnectionLost, Subscription, Update
 
-__all__ = ["Link", "LiveSource", "MultiSource", "Source", "open_source"]
+__all__ = ["Discovery", "Link", "LiveSource", "MultiSource", "Source", "open_source"]
 
 # Updates read ahead from all processes together: a busy app pauses the readers (and so
 # the servers' queues) instead of buffering without bound.
@@ -31,6 +33,18 @@ class Link:
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     FAILED = "failed"
+
+
+class Discovery(NamedTuple):
+    """How a :class:`MultiSource` keeps the set of processes it follows current.
+
+    ``sockets`` is given the sockets followed now and returns those to follow from now
+    on (``dash tui`` passes :func:`cli._target.rescan`); it blocks, so it runs in a
+    thread. It is called every ``every`` seconds.
+    """
+
+    sockets: Callable[[list[Path]], list[Path]]
+    every: float
 
 
 class _Linked:
@@ -177,13 +191,16 @@ class MultiSource(_Linked):
     serves the strategy concerned.
 
     A strategy id must be unique across processes (as ``dash snapshot --all`` requires);
-    if two serve one, the first socket given wins. A process that stops keeps its
+    if two serve one, the first socket followed wins. A process that stops keeps its
     strategies listed with their last documents; the link then reads "disconnected" and
-    :attr:`links` counts it out until it is back.
+    :attr:`links` counts it out until it is back. With ``discovery``, while iterated, a
+    socket it no longer lists is dropped with its strategies and a new one is followed.
 
     Args:
         paths: the servers' sockets.
         timeout, backoff, monotonic: as :class:`LiveSource`, for each of them.
+        discovery: how to find processes that start and stop. Defaults to none: the
+            sockets given are followed, and only they.
     """
 
     def __init__(
@@ -193,12 +210,13 @@ class MultiSource(_Linked):
         timeout: float = 5.0,
         backoff: tuple[float, float] = (0.2, 3.0),
         monotonic: Callable[[], float] = time.monotonic,
+        discovery: Discovery | None = None,
     ) -> None:
         super().__init__(monotonic)
-        self.sources = [
-            LiveSource(path, timeout=timeout, backoff=backoff, monotonic=monotonic)
-            for path in paths
-        ]
+        self.discovery = discovery
+        self._timeout = timeout
+        self._backoff = backoff
+        self.sources = [self._source(path) for path in paths]
 
     @property
     def links(self) -> tuple[int, int]:
@@ -212,7 +230,7 @@ class MultiSource(_Linked):
     @property
     def read_only(self) -> bool:
         """Every server refuses control ops (one that does alone answers ``forbidden``)."""
-        return all(s.read_only for s in self.sources)
+        return bool(self.sources) and all(s.read_only for s in self.sources)
 
     @property
     def replay(self) -> bool:
@@ -232,16 +250,17 @@ class MultiSource(_Linked):
     def poll(self) -> bool:
         """Connected when every process is; failed when every one has failed (their
         errors in :attr:`error`); connecting while one has never answered; disconnected
-        otherwise."""
-        if self._link == Link.FAILED:
-            return False
+        otherwise (as with none at all)."""
+        if self._link == Link.FAILED and self.discovery is None:
+            return False  # for good: nothing else will come
         for source in self.sources:
             source.poll()
-        links = {s.link for s in self.sources}
+        links = self._link_states()
         if links == {Link.FAILED}:
             self.error = "; ".join(f"{s.path}: {s.error}" for s in self.sources)
-            link = Link.FAILED
-        elif links == {Link.CONNECTED}:
+            return self._move(Link.FAILED)
+        self.error = ""  # with discovery, a process has come since they all failed
+        if links == {Link.CONNECTED}:
             link = Link.CONNECTED
         elif Link.CONNECTING in links:
             link = Link.CONNECTING
@@ -251,40 +270,81 @@ class MultiSource(_Linked):
 
     async def __aiter__(self) -> AsyncIterator[Update]:
         """Every process's updates as they come. One refusing for good is marked failed
-        and the others go on; the last such error is raised once all have failed."""
-        queue: asyncio.Queue[Update | ClientError | None] = asyncio.Queue(MAX_QUEUED)
+        and the others go on; without discovery, the last such error is raised once all
+        have failed (with it, a process may still start)."""
+        queue: asyncio.Queue[tuple[LiveSource, Update | ClientError | None]]
+        queue = asyncio.Queue(MAX_QUEUED)
+        pumps: dict[LiveSource, asyncio.Task[None]] = {}
 
         async def pump(source: LiveSource) -> None:
             try:
                 async for update in source:
                     if self._owner(update.strategy) is source:
-                        await queue.put(update)
+                        await queue.put((source, update))
             except ClientError as exc:
                 source.fail(str(exc))
-                await queue.put(exc)
+                await queue.put((source, exc))
             else:
-                await queue.put(None)
+                await queue.put((source, None))
 
-        tasks = [asyncio.create_task(pump(source)) for source in self.sources]
+        def start(source: LiveSource) -> None:
+            pumps[source] = asyncio.create_task(pump(source), name=f"tui-{source.path}")
+
+        async def rediscover(discovery: Discovery) -> None:
+            while True:
+                await asyncio.sleep(discovery.every)
+                for source in await self._rediscover(discovery, start):
+                    task = pumps.pop(source, None)
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
+                    await source.close()
+
+        for source in self.sources:
+            start(source)
+        discovery = self.discovery
+        rescans = [] if discovery is None else [asyncio.create_task(rediscover(discovery))]
         try:
-            running = len(tasks)
-            while running:
-                item = await queue.get()
+            while pumps or rescans:
+                source, item = await queue.get()
+                if source not in pumps:
+                    continue  # dropped since: its strategies are gone
                 if isinstance(item, Update):
                     yield item
                     continue
-                running -= 1  # this one has ended: closed, or failed
-                if item is not None and all(s.link == Link.FAILED for s in self.sources):
+                del pumps[source]  # this one has ended: closed, or failed
+                if item is not None and not rescans and self._link_states() == {Link.FAILED}:
                     raise item
         finally:
+            tasks = [*rescans, *pumps.values()]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _rediscover(
+        self, discovery: Discovery, start: Callable[[LiveSource], None]
+    ) -> list[LiveSource]:
+        """Follow the sockets ``discovery`` lists now: start the new ones, and return
+        those dropped (no longer in :attr:`sources`) for the caller to stop."""
+        followed = [Path(s.path) for s in self.sources]
+        listed = {str(path): path for path in await asyncio.to_thread(discovery.sockets, followed)}
+        gone = [s for s in self.sources if str(Path(s.path)) not in listed]
+        known = {str(Path(s.path)) for s in self.sources}
+        self.sources = [s for s in self.sources if s not in gone]
+        for key, path in listed.items():
+            if key not in known:
+                source = self._source(path)
+                self.sources.append(source)
+                start(source)
+        return gone
+
     async def ping(self, strategy: str | None = None) -> tuple[float, dict[str, Any]]:
         """Round trip to the process serving ``strategy`` (the first one without)."""
-        source = self._owner(strategy) if strategy is not None else self.sources[0]
-        return await (source or self.sources[0]).ping()
+        source = self._owner(strategy) if strategy is not None else None
+        source = source or next(iter(self.sources), None)
+        if source is None:
+            raise ConnectionLost("no process is followed now", reason="lost")
+        return await source.ping()
 
     async def close_position(
         self, strategy: str, position: str, idempotency_key: str
@@ -306,6 +366,14 @@ class MultiSource(_Linked):
     def _owner(self, strategy: str) -> LiveSource | None:
         return next((s for s in self.sources if strategy in s.strategies()), None)
 
+    def _source(self, path: str | os.PathLike[str]) -> LiveSource:
+        return LiveSource(
+            path, timeout=self._timeout, backoff=self._backoff, monotonic=self.monotonic
+        )
+
+    def _link_states(self) -> set[str]:
+        return {s.link for s in self.sources}
+
 
 Source = LiveSource | MultiSource
 
@@ -316,8 +384,12 @@ def open_source(
     timeout: float = 5.0,
     backoff: tuple[float, float] = (0.2, 3.0),
     monotonic: Callable[[], float] = time.monotonic,
+    discovery: Discovery | None = None,
 ) -> Source:
-    """A :class:`LiveSource` for one socket, a :class:`MultiSource` for several."""
-    if len(paths) == 1:
+    """A :class:`LiveSource` for one socket, a :class:`MultiSource` for several or to
+    follow processes as they come and go (``discovery``)."""
+    if len(paths) == 1 and discovery is None:
         return LiveSource(paths[0], timeout=timeout, backoff=backoff, monotonic=monotonic)
-    return MultiSource(paths, timeout=timeout, backoff=backoff, monotonic=monotonic)
+    return MultiSource(
+        paths, timeout=timeout, backoff=backoff, monotonic=monotonic, discovery=discovery
+    )

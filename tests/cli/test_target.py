@@ -10,7 +10,7 @@ import pytest
 
 from cli._config import load
 from cli._errors import UNAVAILABLE, USAGE, CliError
-from cli._target import resolve
+from cli._target import rescan, resolve
 
 
 @pytest.fixture
@@ -122,3 +122,16 @@ def test_timeout_must_be_positive(rundir):
     with pytest.raises(CliError) as caught:
         resolve("/x.sock", timeout=0)
     assert caught.value.code == USAGE
+
+
+def test_rescan_keeps_the_followed_files_and_adds_only_live_ones(short_tmp, listeners):
+    """What `watch --all` and `tui` follow after a rescan: a followed socket stays while
+    its file does (even stale: a killed process may come back), a removed one goes, and
+    of the others only the live ones join."""
+    kept = stale(short_tmp / "killed.sock")
+    removed = short_tmp / "stopped.sock"
+    new = live(short_tmp / "new.sock", listeners)
+    stale(short_tmp / "old.sock")
+    (short_tmp / "notes.sock.txt").write_text("not a socket")
+    assert rescan([kept, removed], short_tmp) == [kept, new]
+    assert rescan([], short_tmp) == [new]

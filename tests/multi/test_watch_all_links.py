@@ -1,5 +1,6 @@
-"""`dash watch --all` as processes come and go: a killed one is shown disconnected and
-recovers when restarted, one stopped cleanly leaves, one started later joins."""
+"""`dash watch --all` and `dash tui` (no socket named) as processes come and go: a
+killed one is shown disconnected and recovers when restarted, one stopped cleanly leaves,
+one started later joins."""
 
 from __future__ import annotations
 
@@ -51,6 +52,32 @@ def test_processes_dropping_out_and_joining(short_tmp: Path, env: dict[str, str]
         screen = tmux.wait_screen(lambda s: _status(s, "gamma") == "running", timeout=15)
         assert "2 on 2 sockets" in screen and _status(screen, "alpha") == "running"
         assert "EXIT=" not in screen
+    finally:
+        tmux.kill()
+        for proc in (alpha, beta, gamma):
+            proc.stop()
+
+
+def test_the_tui_follows_processes_as_they_start_and_stop(
+    short_tmp: Path, env: dict[str, str]
+) -> None:
+    alpha = _process(short_tmp, env, "alpha").start()
+    beta = _process(short_tmp, env, "beta").start()
+    gamma = _process(short_tmp, env, "gamma")
+    tmux = Tmux({**env, "TERM": "xterm-256color"})
+    try:
+        tmux.start([DASH, "tui", "--strategy", "beta"], 160, 48)
+        tmux.wait_screen(lambda s: "2/2 linked" in s and "beta (1 of 2)" in s)
+
+        gamma.start()  # started after the TUI: found by the rescan
+        tmux.wait_screen(lambda s: "3/3 linked" in s and "beta (1 of 3)" in s, timeout=15)
+        tmux.send_keys("a")
+        screen = tmux.wait_screen(lambda s: "All strategies (3)" in s and "gamma" in s)
+        tmux.send_keys("Escape")
+
+        assert beta.stop() == 0  # the one shown stops cleanly: it goes, another is shown
+        screen = tmux.wait_screen(lambda s: "2/2 linked" in s and "beta is gone" in s)
+        assert "alpha (1 of 2)" in screen and "EXIT=" not in screen
     finally:
         tmux.kill()
         for proc in (alpha, beta, gamma):
