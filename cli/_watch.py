@@ -407,8 +407,15 @@ def watch(
     Raises:
         CliError: nothing to watch (69) or the server refused the subscription.
     """
+    return run_to_exit(_watch(target, mode, interval, duration, console, give_up))
+
+
+def run_to_exit(main: Coroutine[Any, Any, int]) -> int:
+    """Run a watch to its exit status: Ctrl-C, or a reader of the pipe going away (``dash
+    watch | head``), is a normal end (0), with stdout pointed at /dev/null so the
+    interpreter's final flush cannot fail again."""
     try:
-        return asyncio.run(_watch(target, mode, interval, duration, console, give_up))
+        return asyncio.run(main)
     except KeyboardInterrupt:
         return OK
     except BrokenPipeError:

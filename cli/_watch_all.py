@@ -35,6 +35,7 @@ from cli._watch import (
     Mode,
     PlainOutput,
     follow,
+    run_to_exit,
     stop_on_signals,
     until_stopped,
 )
@@ -182,14 +183,7 @@ def watch_all(
         CliError: nothing running (69), or ``socket`` not reachable at start (69) or
             refusing the subscription.
     """
-    try:
-        return asyncio.run(_watch_all(socket, mode, interval, timeout, duration, console, rescan_s))
-    except KeyboardInterrupt:
-        return OK
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return OK
+    return run_to_exit(_watch_all(socket, mode, interval, timeout, duration, console, rescan_s))
 
 
 async def _watch_all(
