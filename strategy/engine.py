@@ -45,7 +45,7 @@ from strategy.funding import (
 )
 from strategy.models import Leg, MarketQuote, Position, leg_order_id, position_id
 from strategy.positions import PositionManager
-from strategy.risk import Alert, RiskManager, RiskReport
+from strategy.risk import Alert, AlertLevel, RiskManager, RiskReport
 from strategy.store import Store
 
 __all__ = ["CloseResult", "FundingArbitrageStrategy"]
@@ -278,16 +278,10 @@ class FundingArbitrageStrategy:
         others in the process keep running and serving.
         """
         self._status = "failed"
-        now = self.clock.now()
-        alert = Alert(
-            id=f"a-failed-{int(now.timestamp())}",
-            level="critical",
-            code="strategy_failed",
-            message=f"strategy {self.config.id} failed and stopped trading: {why}"[:300],
-            position=None,
-            ts=now,
-            subject="engine",
-        )
+        alert = self._engine_alert(
+            "failed", "critical", "strategy_failed",
+            f"strategy {self.config.id} failed and stopped trading: {why}",
+        )  # fmt: skip
         log.error("%s", alert.message)
         pending = _Pending()
         pending.raised.append(alert)
@@ -727,16 +721,23 @@ class FundingArbitrageStrategy:
             self._lost.discard(key)
             self._notice("feed_restored", {"venue": venue, "symbol": symbol})
 
-    async def _cycle_error(self, exc: Exception, previous: Alert | None) -> Alert:
+    def _engine_alert(self, kind: str, level: AlertLevel, code: str, message: str) -> Alert:
+        """An alert about the engine itself (no position), stamped now; the message is
+        cut at 300 characters because an exception's text can be any length."""
         now = self.clock.now()
-        alert = Alert(
-            id=f"a-cycle-{int(now.timestamp())}",
-            level="warn",
-            code="cycle_error",
-            message=f"cycle failed: {type(exc).__name__}: {exc}"[:300],
+        return Alert(
+            id=f"a-{kind}-{int(now.timestamp())}",
+            level=level,
+            code=code,
+            message=message[:300],
             position=None,
             ts=now,
             subject="engine",
+        )
+
+    async def _cycle_error(self, exc: Exception, previous: Alert | None) -> Alert:
+        alert = self._engine_alert(
+            "cycle", "warn", "cycle_error", f"cycle failed: {type(exc).__name__}: {exc}"
         )
         pending = _Pending()
         pending.raised.append(alert)
