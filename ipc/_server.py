@@ -34,7 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,6 +79,7 @@ from state import (
     SubscriptionClosed,
     jsonable,
     merge_patch_diff,
+    parse_utc,
 )
 from state import Subscription as BusSubscription
 
@@ -1014,16 +1015,13 @@ class _Connection:
 
 def _seek_time(value: Any) -> datetime:
     """A ``replay`` seek's ``to``: an ISO-8601 time, UTC when it names no offset."""
-    when = None
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            when = datetime.fromisoformat(value)
+    when = parse_utc(value) if isinstance(value, str) else None
     if when is None:
         raise _RequestError(
             ErrorCode.BAD_REQUEST,
             "'to' must be an ISO-8601 time such as \"2023-01-10T05:30:00Z\"",
         )
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when
 
 
 def _seek_seconds(value: Any) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from state._bus import DEFAULT_MAXSIZE, EventBus, Subscription, SubscriptionClosed
 from state._flusher import REASONS, SnapshotFlusher, SnapshotWriter
-from state._json import FrozenDict, FrozenList, freeze, iso_utc, jsonable
+from state._json import FrozenDict, FrozenList, freeze, iso_utc, jsonable, parse_utc
 from state._patch import apply_merge_patch, merge_patch_diff
 from state._records import BusItem, Change, Notice, Resync, Snapshot
 from state._registry import StateRegistry
@@ -40,4 +40,5 @@ __all__ = [
     "iso_utc",
     "jsonable",
     "merge_patch_diff",
+    "parse_utc",
 ]

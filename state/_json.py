@@ -19,7 +19,15 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, NoReturn, SupportsIndex
 
-__all__ = ["FrozenDict", "FrozenList", "freeze", "freeze_dict", "iso_utc", "jsonable"]
+__all__ = [
+    "FrozenDict",
+    "FrozenList",
+    "freeze",
+    "freeze_dict",
+    "iso_utc",
+    "jsonable",
+    "parse_utc",
+]
 
 _READ_ONLY = "snapshot documents are read-only; use Snapshot.to_dict() for a mutable copy"
 
@@ -141,6 +149,17 @@ def _iso_format(when: datetime) -> str:
 # C-level dict lookup instead of a format.
 iso_utc = lru_cache(maxsize=4096)(_iso_format)
 iso_utc.__doc__ = "``2023-06-01T08:00:00.000Z``: the one timestamp format of every document."
+
+
+def parse_utc(text: str) -> datetime | None:
+    """An ISO-8601 time read back as an aware UTC datetime (no offset means UTC), or
+    ``None`` when ``text`` is not one: callers say what they expected in their own
+    words (a stored ``ts``, a seek's ``to``)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def freeze(value: object) -> Any:

@@ -22,7 +22,7 @@ import orjson
 
 from state._bus import EventBus
 from state._entry import apply_moved, merge_entry, put_entry
-from state._json import EMPTY, FrozenDict, freeze_dict, iso_utc
+from state._json import EMPTY, FrozenDict, freeze_dict, iso_utc, parse_utc
 from state._patch import merge_patch_diff
 from state._records import Change, Snapshot
 
@@ -40,14 +40,6 @@ _FINISHED: Final = "transaction already finished; open a new one"
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _parse_iso(text: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class Tx:
@@ -333,7 +325,7 @@ class DashboardState:
         async with self._lock:
             base = self._snapshot
             stamp = doc.get("ts")
-            when = _parse_iso(stamp) if isinstance(stamp, str) else None
+            when = parse_utc(stamp) if isinstance(stamp, str) else None
             if when is None:  # no readable ts: stamp the load time instead
                 when = self.now()
                 stamp = iso_utc(when)
