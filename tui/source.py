@@ -326,13 +326,12 @@ class MultiSource(_Linked):
     ) -> list[LiveSource]:
         """Follow the sockets ``discovery`` lists now: start the new ones, and return
         those dropped (no longer in :attr:`sources`) for the caller to stop."""
-        followed = [Path(s.path) for s in self.sources]
-        listed = {str(path): path for path in await asyncio.to_thread(discovery.sockets, followed)}
-        gone = [s for s in self.sources if str(Path(s.path)) not in listed]
-        known = {str(Path(s.path)) for s in self.sources}
+        known = {Path(s.path): s for s in self.sources}
+        listed = await asyncio.to_thread(discovery.sockets, list(known))
+        gone = [source for path, source in known.items() if path not in listed]
         self.sources = [s for s in self.sources if s not in gone]
-        for key, path in listed.items():
-            if key not in known:
+        for path in listed:
+            if path not in known:
                 source = self._source(path)
                 self.sources.append(source)
                 start(source)
